@@ -1,0 +1,117 @@
+//! The block-cipher and digest helpers shared by the protocols, all from the
+//! RustCrypto crates. Decryption never panics: bad lengths and bad padding
+//! come back as errors for the caller to report.
+
+use cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyInit, KeyIvInit};
+use md5::{Digest, Md5};
+
+/// Why a payload did not decrypt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CryptoError {
+    /// The ciphertext is not a whole number of 16-byte blocks (or empty).
+    Length,
+    /// The PKCS#7 padding of the last block is invalid: usually a wrong key.
+    Padding,
+}
+
+impl std::fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CryptoError::Length => "ciphertext is not a whole number of 16-byte blocks",
+            CryptoError::Padding => "invalid PKCS#7 padding (wrong key?)",
+        })
+    }
+}
+
+fn check_blocks(data: &[u8]) -> Result<(), CryptoError> {
+    if data.is_empty() || data.len() % 16 != 0 {
+        return Err(CryptoError::Length);
+    }
+    Ok(())
+}
+
+/// AES-128-ECB decryption with PKCS#7 padding removed.
+pub fn ecb_decrypt(key: &[u8; 16], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    check_blocks(data)?;
+    ecb::Decryptor::<aes::Aes128>::new(key.into())
+        .decrypt_padded_vec_mut::<Pkcs7>(data)
+        .map_err(|_| CryptoError::Padding)
+}
+
+/// AES-128-ECB encryption with PKCS#7 padding.
+pub fn ecb_encrypt(key: &[u8; 16], data: &[u8]) -> Vec<u8> {
+    ecb::Encryptor::<aes::Aes128>::new(key.into()).encrypt_padded_vec_mut::<Pkcs7>(data)
+}
+
+/// AES-128-CBC decryption with PKCS#7 padding removed.
+pub fn cbc_decrypt(key: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    check_blocks(data)?;
+    cbc::Decryptor::<aes::Aes128>::new(key.into(), iv.into())
+        .decrypt_padded_vec_mut::<Pkcs7>(data)
+        .map_err(|_| CryptoError::Padding)
+}
+
+/// AES-128-CBC encryption with PKCS#7 padding.
+pub fn cbc_encrypt(key: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Vec<u8> {
+    cbc::Encryptor::<aes::Aes128>::new(key.into(), iv.into()).encrypt_padded_vec_mut::<Pkcs7>(data)
+}
+
+pub fn md5(parts: &[&[u8]]) -> [u8; 16] {
+    let mut h = Md5::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Parses hex text (even length, any case) into bytes.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim();
+    if t.len() % 2 != 0 || !t.is_ascii() {
+        return None;
+    }
+    (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&t[i..i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecb_round_trip_and_errors() {
+        let key = *b"0123456789abcdef";
+        let ct = ecb_encrypt(&key, b"{\"dps\":{}}");
+        assert_eq!(ct.len(), 16);
+        assert_eq!(ecb_decrypt(&key, &ct).unwrap(), b"{\"dps\":{}}");
+        assert_eq!(ecb_decrypt(&key, &ct[..15]), Err(CryptoError::Length));
+        assert_eq!(ecb_decrypt(&key, &[]), Err(CryptoError::Length));
+        assert_eq!(ecb_decrypt(b"fedcba9876543210", &ct), Err(CryptoError::Padding));
+    }
+
+    #[test]
+    fn cbc_round_trip() {
+        let (key, iv) = ([7u8; 16], [9u8; 16]);
+        let ct = cbc_encrypt(&key, &iv, b"hello");
+        assert_eq!(cbc_decrypt(&key, &iv, &ct).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn md5_and_hex() {
+        // The public Tuya UDP key, as documented in protocols.md.
+        assert_eq!(hex(&md5(&[b"yGAdlopoPVldABfn"])), "6c1ec8e2bb9bb59ab50b0daf649b410a");
+        assert_eq!(unhex("0aFF"), Some(vec![0x0a, 0xff]));
+        assert_eq!(unhex("0a F"), None);
+    }
+}

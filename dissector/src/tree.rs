@@ -1,0 +1,276 @@
+//! The output of a dissection, as plain data: a flat list of tree items with
+//! byte ranges, extra data sources (decrypted payloads), the Info column and
+//! hand-offs to other dissectors. The Wireshark glue renders it after the
+//! parser has returned, so no Rust frame is ever on the stack when Wireshark
+//! throws one of its (longjmp) exceptions.
+
+/// A byte range in the packet (`source` 0) or in an added data source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub source: u32,
+    pub offset: u32,
+    pub len: u32,
+}
+
+impl Span {
+    /// A range of the packet's own bytes.
+    pub fn wire(offset: usize, len: usize) -> Span {
+        Span { source: 0, offset: offset as u32, len: len as u32 }
+    }
+
+    /// A range of data source `source` (as returned by [`Tree::add_source`]).
+    pub fn of(source: u32, offset: usize, len: usize) -> Span {
+        Span { source, offset: offset as u32, len: len as u32 }
+    }
+
+    /// The sub-range `offset..offset+len` relative to this span.
+    pub fn sub(self, offset: usize, len: usize) -> Span {
+        Span { source: self.source, offset: self.offset + offset as u32, len: len as u32 }
+    }
+
+    fn end(self) -> u64 {
+        self.offset as u64 + self.len as u64
+    }
+}
+
+/// Byte order / text encoding of a value read from the bytes themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Enc {
+    Big = 0,
+    Little = 1,
+    /// No encoding (bytes, FT_NONE).
+    Na = 2,
+    Ascii = 3,
+    Utf8 = 4,
+}
+
+/// A field's value: read from its bytes (`Wire`) or computed by the parser.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Wire(Enc),
+    Uint(u64),
+    Int(i64),
+    Bool(bool),
+    Str(String),
+    Bytes(Vec<u8>),
+    Ipv4([u8; 4]),
+    Frame(u32),
+    Seconds(f64),
+    Double(f64),
+}
+
+/// Wireshark's checksum status convention (`proto_checksum_vals`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChecksumStatus {
+    Bad = 0,
+    Good = 1,
+    Unverified = 2,
+    NotPresent = 3,
+}
+
+impl ChecksumStatus {
+    pub fn from_match(good: bool) -> ChecksumStatus {
+        if good {
+            ChecksumStatus::Good
+        } else {
+            ChecksumStatus::Bad
+        }
+    }
+}
+
+/// Names for a checksum status field (`*.checksum.status`).
+pub static CHECKSUM_STATUS_NAMES: &[(u32, &str)] =
+    &[(0, "Bad"), (1, "Good"), (2, "Unverified"), (3, "Not present")];
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Field { field: u32, span: Span, value: Value, generated: bool },
+    /// Following items go into a subtree of the last field.
+    Open,
+    /// Ends the innermost open subtree.
+    Close,
+    /// Appends text to the last field's label.
+    Append(String),
+    /// An expert info on the last field (or on the protocol item).
+    Expert { expert: u32, text: Option<String> },
+    /// Calls another Wireshark dissector (e.g. "json") on a range.
+    Call { dissector: &'static str, span: Span },
+}
+
+/// A decrypted or descrambled payload shown as its own tab in Wireshark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The result of dissecting one PDU.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tree {
+    pub items: Vec<Item>,
+    pub sources: Vec<Source>,
+    /// Text for the Info column.
+    pub info: Option<String>,
+    /// Text appended to the protocol's own tree item.
+    pub summary: Option<String>,
+    /// Set when the parser gave up on malformed bytes (or panicked).
+    pub malformed: Option<String>,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree::default()
+    }
+
+    /// A field whose value Wireshark reads from the packet bytes.
+    pub fn wire(&mut self, field: impl Into<u32>, offset: usize, len: usize, enc: Enc) -> &mut Self {
+        self.field(field, Span::wire(offset, len), Value::Wire(enc))
+    }
+
+    /// A field with a value the parser computed, highlighting `span`.
+    pub fn field(&mut self, field: impl Into<u32>, span: Span, value: Value) -> &mut Self {
+        self.items.push(Item::Field { field: field.into(), span, value, generated: false });
+        self
+    }
+
+    /// A generated field (shown in brackets): derived, not on the wire.
+    pub fn generated(&mut self, field: impl Into<u32>, span: Span, value: Value) -> &mut Self {
+        self.items.push(Item::Field { field: field.into(), span, value, generated: true });
+        self
+    }
+
+    /// Runs `body` with its items in a subtree of the last field.
+    pub fn subtree(&mut self, body: impl FnOnce(&mut Tree)) -> &mut Self {
+        self.items.push(Item::Open);
+        body(self);
+        self.items.push(Item::Close);
+        self
+    }
+
+    pub fn append(&mut self, text: impl Into<String>) -> &mut Self {
+        self.items.push(Item::Append(text.into()));
+        self
+    }
+
+    pub fn expert(&mut self, expert: impl Into<u32>, text: Option<String>) -> &mut Self {
+        self.items.push(Item::Expert { expert: expert.into(), text });
+        self
+    }
+
+    pub fn call(&mut self, dissector: &'static str, span: Span) -> &mut Self {
+        self.items.push(Item::Call { dissector, span });
+        self
+    }
+
+    /// Adds a data source tab; returns its id for [`Span::of`].
+    pub fn add_source(&mut self, name: impl Into<String>, bytes: Vec<u8>) -> u32 {
+        self.sources.push(Source { name: name.into(), bytes });
+        self.sources.len() as u32
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.info = Some(text.into());
+    }
+
+    pub fn summary(&mut self, text: impl Into<String>) {
+        self.summary = Some(text.into());
+    }
+
+    pub fn malformed(&mut self, why: impl Into<String>) {
+        self.malformed.get_or_insert_with(|| why.into());
+    }
+
+    /// A checksum on the wire plus its generated status field, with the
+    /// expert `bad` attached when it does not verify.
+    pub fn checksum(
+        &mut self,
+        field: impl Into<u32>,
+        status_field: impl Into<u32>,
+        bad: impl Into<u32>,
+        span: Span,
+        status: ChecksumStatus,
+        computed: Option<String>,
+    ) -> &mut Self {
+        let enc = if span.len <= 8 { Enc::Big } else { Enc::Na };
+        self.field(field, span, Value::Wire(enc));
+        if status == ChecksumStatus::Bad {
+            if let Some(c) = &computed {
+                self.append(format!(" incorrect, should be {c}"));
+            }
+        }
+        self.generated(status_field, span, Value::Uint(status as u64));
+        if status == ChecksumStatus::Bad {
+            self.expert(bad, computed.map(|c| format!("Bad checksum, should be {c}")));
+        }
+        self
+    }
+
+    /// Checks every span against the packet length and the data sources,
+    /// and that subtrees balance. Returns the first problem found.
+    pub fn validate(&self, packet_len: usize) -> Result<(), String> {
+        let mut depth = 0i64;
+        for item in &self.items {
+            let span = match item {
+                Item::Field { span, .. } | Item::Call { span, .. } => Some(*span),
+                Item::Open => {
+                    depth += 1;
+                    None
+                }
+                Item::Close => {
+                    depth -= 1;
+                    if depth < 0 {
+                        return Err("subtree closed twice".into());
+                    }
+                    None
+                }
+                _ => None,
+            };
+            if let Some(span) = span {
+                let limit = match span.source {
+                    0 => packet_len,
+                    n => match self.sources.get(n as usize - 1) {
+                        Some(s) => s.bytes.len(),
+                        None => return Err(format!("no data source {n}")),
+                    },
+                };
+                if span.end() > limit as u64 {
+                    return Err(format!(
+                        "range {}+{} beyond the {limit} bytes of source {}",
+                        span.offset, span.len, span.source
+                    ));
+                }
+            }
+        }
+        if depth != 0 {
+            return Err("unbalanced subtree".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_rejects_out_of_range_spans() {
+        let mut t = Tree::new();
+        t.wire(0u32, 0, 4, Enc::Big);
+        assert!(t.validate(4).is_ok());
+        assert!(t.validate(3).is_err());
+        let src = t.add_source("x", vec![0; 2]);
+        t.field(0u32, Span::of(src, 1, 2), Value::Wire(Enc::Na));
+        assert!(t.validate(4).unwrap_err().contains("source 1"));
+    }
+
+    #[test]
+    fn validate_rejects_unbalanced_subtrees() {
+        let mut t = Tree::new();
+        t.items.push(Item::Open);
+        assert!(t.validate(0).is_err());
+        t.items.push(Item::Close);
+        t.items.push(Item::Close);
+        assert!(t.validate(0).is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! Tuya LAN discovery: devices broadcast a JSON announcement every few
+//! seconds, plain on UDP 6666 (3.1) and AES-128-ECB encrypted under a key
+//! every Tuya device shares on UDP 6667 (3.3+).
+
+use crate::crypto::{ecb_decrypt, ecb_encrypt, md5, CryptoError};
+
+/// The passphrase whose MD5 is the public discovery key.
+pub const UDP_KEY_SEED: &[u8] = b"yGAdlopoPVldABfn";
+
+/// md5("yGAdlopoPVldABfn") = 6c1ec8e2bb9bb59ab50b0daf649b410a
+pub fn udp_key() -> [u8; 16] {
+    md5(&[UDP_KEY_SEED])
+}
+
+pub fn decrypt(ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    ecb_decrypt(&udp_key(), ciphertext)
+}
+
+pub fn encrypt(plaintext: &[u8]) -> Vec<u8> {
+    ecb_encrypt(&udp_key(), plaintext)
+}
+
+/// The identity a device announces; every field is optional on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Announcement {
+    pub gw_id: Option<String>,
+    pub ip: Option<String>,
+    pub product_key: Option<String>,
+    pub version: Option<String>,
+}
+
+impl Announcement {
+    pub fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Announcement {
+        let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        Announcement {
+            gw_id: text("gwId"),
+            ip: text("ip"),
+            product_key: text("productKey"),
+            version: text("version"),
+        }
+    }
+
+    /// `Discovery 50650122dc4f22bd40a1 192.168.242.181 v3.3`
+    pub fn info(&self) -> String {
+        let mut s = String::from("Discovery");
+        for part in [&self.gw_id, &self.ip] {
+            if let Some(p) = part {
+                s.push(' ');
+                s.push_str(p);
+            }
+        }
+        if let Some(v) = &self.version {
+            s.push_str(" v");
+            s.push_str(v);
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_key_matches_the_documented_value() {
+        assert_eq!(crate::crypto::hex(&udp_key()), "6c1ec8e2bb9bb59ab50b0daf649b410a");
+    }
+
+    #[test]
+    fn announcement_info() {
+        let json = br#"{"ip":"192.168.242.181","gwId":"50650122dc4f22bd40a1","productKey":"k","version":"3.3"}"#;
+        let (_, map) = crate::json::parse_object(&decrypt(&encrypt(json)).unwrap()).unwrap();
+        let a = Announcement::from_json(&map);
+        assert_eq!(a.info(), "Discovery 50650122dc4f22bd40a1 192.168.242.181 v3.3");
+        assert_eq!(a.product_key.as_deref(), Some("k"));
+    }
+}

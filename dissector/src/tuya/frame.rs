@@ -1,0 +1,232 @@
+//! Tuya framing, without any crypto knowledge beyond the CRC.
+//!
+//! 55AA (3.1–3.4), big-endian:
+//! ```text
+//! 0       4      8      12       16                          -4-N    -4
+//! 000055AA seqno  cmd    length   [retcode] payload            CRC32/HMAC 0000AA55
+//!                        `length` counts from byte 16 through the suffix
+//! ```
+//! 6699 (3.5):
+//! ```text
+//! 0       4    6      10     14      18     30                   -20    -4
+//! 00006699 0000 seqno  cmd    length  IV(12) ciphertext          tag(16) 00009966
+//!                             `length` = IV + ciphertext + tag
+//! ```
+
+use crate::PduLen;
+
+pub const PREFIX_55AA: [u8; 4] = [0x00, 0x00, 0x55, 0xAA];
+pub const SUFFIX_55AA: [u8; 4] = [0x00, 0x00, 0xAA, 0x55];
+pub const PREFIX_6699: [u8; 4] = [0x00, 0x00, 0x66, 0x99];
+pub const SUFFIX_6699: [u8; 4] = [0x00, 0x00, 0x99, 0x66];
+
+/// Bytes before the payload of a 55AA frame and of a 6699 frame.
+pub const HEADER_55AA: usize = 16;
+pub const HEADER_6699: usize = 18;
+pub const CRC_LEN: usize = 4;
+pub const HMAC_LEN: usize = 32;
+pub const GCM_IV_LEN: usize = 12;
+pub const GCM_TAG_LEN: usize = 16;
+
+/// Frames larger than this are taken as garbage rather than waited for.
+pub const MAX_FRAME: usize = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// `000055AA` … `0000AA55`
+    V55aa,
+    /// `00006699` … `00009966` (protocol 3.5)
+    V6699,
+}
+
+/// The header of a frame and where its parts lie; offsets are into the
+/// buffer given to [`parse`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub framing: Framing,
+    pub seq: u32,
+    pub cmd: u32,
+    pub length: u32,
+    /// Offset of the first byte after the header (retcode or payload; for
+    /// 6699, the IV).
+    pub body: usize,
+    /// Offset of the suffix; the frame ends 4 bytes later.
+    pub suffix: usize,
+}
+
+impl Frame {
+    pub fn total_len(&self) -> usize {
+        self.suffix + 4
+    }
+
+    /// Bytes between the header and the suffix: for 55AA, [retcode] +
+    /// payload + CRC/HMAC; for 6699, IV + ciphertext + tag.
+    pub fn inner<'a>(&self, data: &'a [u8]) -> &'a [u8] {
+        &data[self.body..self.suffix]
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// Fewer bytes than the header or than `length` says.
+    Truncated { need: usize, have: usize },
+    BadPrefix,
+    BadSuffix([u8; 4]),
+    /// `length` too small to hold the trailer, or absurdly large.
+    BadLength(u32),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Truncated { need, have } => write!(f, "frame truncated: {have} of {need} bytes"),
+            FrameError::BadPrefix => write!(f, "no 000055AA/00006699 prefix"),
+            FrameError::BadSuffix(s) => write!(f, "bad suffix {}", crate::crypto::hex(s)),
+            FrameError::BadLength(l) => write!(f, "implausible length field {l}"),
+        }
+    }
+}
+
+pub fn be32(data: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])
+}
+
+/// Which framing `data` starts with, if any.
+pub fn framing_of(data: &[u8]) -> Option<Framing> {
+    match data.get(..4)? {
+        p if p == PREFIX_55AA => Some(Framing::V55aa),
+        p if p == PREFIX_6699 => Some(Framing::V6699),
+        _ => None,
+    }
+}
+
+/// Header size, minimum `length` and total size for a frame whose length
+/// field says `length`.
+fn geometry(framing: Framing, length: u32) -> Result<(usize, usize), FrameError> {
+    let (header, min) = match framing {
+        Framing::V55aa => (HEADER_55AA, CRC_LEN + 4),
+        Framing::V6699 => (HEADER_6699, GCM_IV_LEN + GCM_TAG_LEN),
+    };
+    let len = length as usize;
+    if len < min || len > MAX_FRAME {
+        return Err(FrameError::BadLength(length));
+    }
+    let total = match framing {
+        Framing::V55aa => header + len,
+        Framing::V6699 => header + len + 4,
+    };
+    Ok((header, total))
+}
+
+/// The length of the frame at the start of a TCP stream.
+pub fn pdu_len(data: &[u8]) -> PduLen {
+    let Some(framing) = framing_of(data) else {
+        return if data.len() < 4 { PduLen::NeedMore } else { PduLen::NotMine };
+    };
+    let header = if framing == Framing::V55aa { HEADER_55AA } else { HEADER_6699 };
+    if data.len() < header {
+        return PduLen::NeedMore;
+    }
+    match geometry(framing, be32(data, header - 4)) {
+        Ok((_, total)) => PduLen::Len(total),
+        Err(_) => PduLen::NotMine,
+    }
+}
+
+/// Parses the frame at the start of `data` (trailing bytes are ignored).
+pub fn parse(data: &[u8]) -> Result<Frame, FrameError> {
+    let framing = framing_of(data).ok_or(FrameError::BadPrefix)?;
+    let header = if framing == Framing::V55aa { HEADER_55AA } else { HEADER_6699 };
+    if data.len() < header {
+        return Err(FrameError::Truncated { need: header, have: data.len() });
+    }
+    let (seq_at, length) = match framing {
+        Framing::V55aa => (4, be32(data, 12)),
+        Framing::V6699 => (6, be32(data, 14)),
+    };
+    let (_, total) = geometry(framing, length)?;
+    if data.len() < total {
+        return Err(FrameError::Truncated { need: total, have: data.len() });
+    }
+    let suffix = total - 4;
+    let expected = if framing == Framing::V55aa { SUFFIX_55AA } else { SUFFIX_6699 };
+    let got: [u8; 4] = data[suffix..total].try_into().expect("4 bytes");
+    if got != expected {
+        return Err(FrameError::BadSuffix(got));
+    }
+    Ok(Frame {
+        framing,
+        seq: be32(data, seq_at),
+        cmd: be32(data, seq_at + 4),
+        length,
+        body: header,
+        suffix,
+    })
+}
+
+/// Whether a 55AA payload seen from an unknown direction starts with a
+/// return code (device→client frames do). Return codes are small numbers
+/// while payloads start with "3.x", '{' or ciphertext, so three zero bytes
+/// decide it (wrong for 1 in 2^24 ciphertexts).
+pub fn has_retcode(payload: &[u8]) -> bool {
+    payload.len() >= 4 && payload[..3] == [0, 0, 0]
+}
+
+/// CRC32 of a 55AA frame: from the prefix through the end of the payload.
+pub fn crc32(frame_up_to_crc: &[u8]) -> u32 {
+    crc32fast::hash(frame_up_to_crc)
+}
+
+/// Builds a 55AA frame with a CRC32 trailer (3.1–3.3 and discovery).
+pub fn encode_55aa_crc(seq: u32, cmd: u32, retcode: Option<u32>, payload: &[u8]) -> Vec<u8> {
+    let body_len = retcode.map_or(0, |_| 4) + payload.len();
+    let mut out = Vec::with_capacity(HEADER_55AA + body_len + CRC_LEN + 4);
+    out.extend_from_slice(&PREFIX_55AA);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&cmd.to_be_bytes());
+    out.extend_from_slice(&((body_len + CRC_LEN + 4) as u32).to_be_bytes());
+    if let Some(rc) = retcode {
+        out.extend_from_slice(&rc.to_be_bytes());
+    }
+    out.extend_from_slice(payload);
+    let crc = crc32(&out);
+    out.extend_from_slice(&crc.to_be_bytes());
+    out.extend_from_slice(&SUFFIX_55AA);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_55aa() {
+        let f = encode_55aa_crc(7, 0x13, Some(0), b"abc");
+        assert_eq!(pdu_len(&f), PduLen::Len(f.len()));
+        let p = parse(&f).unwrap();
+        assert_eq!((p.seq, p.cmd, p.framing), (7, 0x13, Framing::V55aa));
+        assert_eq!(p.total_len(), f.len());
+        assert_eq!(p.inner(&f), &f[16..f.len() - 4]);
+        assert!(has_retcode(&f[16..]));
+        let crc_at = f.len() - 8;
+        assert_eq!(be32(&f, crc_at), crc32(&f[..crc_at]));
+    }
+
+    #[test]
+    fn rejects_bad_frames_without_panicking() {
+        let f = encode_55aa_crc(1, 8, None, b"{}");
+        for cut in 0..f.len() {
+            let _ = parse(&f[..cut]);
+            assert_ne!(pdu_len(&f[..cut]), PduLen::Len(cut + 1000));
+        }
+        assert_eq!(parse(&f[..10]), Err(FrameError::Truncated { need: 16, have: 10 }));
+        let mut bad = f.clone();
+        *bad.last_mut().unwrap() = 0;
+        assert!(matches!(parse(&bad), Err(FrameError::BadSuffix(_))));
+        let mut huge = f.clone();
+        huge[12..16].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_eq!(pdu_len(&huge), PduLen::NotMine);
+        assert_eq!(pdu_len(b"GET / HTTP/1.1"), PduLen::NotMine);
+        assert_eq!(pdu_len(&[0, 0]), PduLen::NeedMore);
+    }
+}

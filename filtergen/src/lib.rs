@@ -1,0 +1,32 @@
+//! filtergen: compiles phonehome device profiles (YAML) into Wireshark display
+//! filters, BPF capture filters, tshark command lines, batch scripts and
+//! Wireshark configuration profiles.
+//!
+//! Library layout, reusable by later commands:
+//! - [`profile`] loads and validates a YAML profile (positions in errors);
+//! - [`rules`] is the typed model every value is parsed into;
+//! - [`dfilter`] and [`bpf`] compile a profile and a [`rules::Mode`];
+//! - [`delivery`] decides inline argument vs. Wireshark macro (128 KiB limit);
+//! - [`jobs`], [`command`], [`script`], [`wsprofile`] produce the outputs;
+//! - [`check`] compiles filters with the real tshark and libpcap.
+
+pub mod atomic;
+pub mod bpf;
+pub mod check;
+pub mod cli;
+pub mod command;
+pub mod delivery;
+pub mod dfilter;
+pub mod error;
+pub mod expr;
+pub mod jobs;
+pub mod profile;
+pub mod protocols;
+pub mod resolve;
+pub mod rules;
+pub mod script;
+pub mod shell;
+pub mod uat;
+pub mod wsprofile;
+
+pub use error::Error;

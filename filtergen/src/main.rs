@@ -1,0 +1,13 @@
+use clap::Parser;
+
+fn main() {
+    let cli = filtergen::cli::Cli::parse();
+    let code = match filtergen::cli::run(cli, &mut std::io::stdout().lock(), &mut std::io::stderr().lock()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("filtergen: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
