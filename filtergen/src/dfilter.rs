@@ -60,10 +60,10 @@ pub fn rule(rule: &Rule, resolved: &Resolved) -> String {
     if rule.has_ports() {
         let mut ports = Vec::new();
         if !rule.tcp.is_empty() {
-            ports.push(format!("tcp.port in {{{}}}", port_set(&rule.tcp)));
+            ports.push(membership("tcp.port", &port_items(&rule.tcp)));
         }
         if !rule.udp.is_empty() {
-            ports.push(format!("udp.port in {{{}}}", port_set(&rule.udp)));
+            ports.push(membership("udp.port", &port_items(&rule.udp)));
         }
         keys.push(DFILTER.any(&ports));
     }
@@ -81,7 +81,7 @@ fn macs(macs: &[MacPattern]) -> String {
     let full: Vec<String> = macs.iter().filter(|m| m.is_full()).map(|m| m.to_string()).collect();
     let mut parts = Vec::new();
     if !full.is_empty() {
-        parts.push(format!("eth.addr in {{{}}}", full.join(", ")));
+        parts.push(membership("eth.addr", &full));
     }
     for prefix in macs.iter().filter(|m| !m.is_full()) {
         let n = prefix.0.len();
@@ -111,7 +111,7 @@ fn addresses(nets: &[IpNet]) -> Vec<String> {
     for (field, nets) in [("ip.addr", v4), ("ipv6.addr", v6)] {
         if !nets.is_empty() {
             let items: Vec<String> = nets.iter().map(net_literal).collect();
-            parts.push(format!("{field} in {{{}}}", items.join(", ")));
+            parts.push(membership(field, &items));
         }
     }
     parts
@@ -126,12 +126,16 @@ pub fn net_literal(net: &IpNet) -> String {
     }
 }
 
-fn port_set(ports: &[PortRange]) -> String {
-    let items: Vec<String> = ports
-        .iter()
-        .map(|p| if p.first == p.last { p.first.to_string() } else { format!("{}..{}", p.first, p.last) })
-        .collect();
-    items.join(", ")
+fn port_items(ports: &[PortRange]) -> Vec<String> {
+    ports.iter().map(|p| if p.first == p.last { p.first.to_string() } else { format!("{}..{}", p.first, p.last) }).collect()
+}
+
+/// `field == x` for one plain item, else the set `field in {a, b..c}` (commas: Wireshark 4.x).
+fn membership(field: &str, items: &[String]) -> String {
+    match items {
+        [one] if !one.contains("..") => format!("{field} == {one}"),
+        _ => format!("{field} in {{{}}}", items.join(", ")),
+    }
 }
 
 /// A case-insensitive regex matching any of the names (and `name:port`, as

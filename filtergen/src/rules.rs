@@ -318,7 +318,7 @@ pub(crate) struct ScalarText;
 impl Visitor<'_> for ScalarText {
     type Value = String;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string or number")
+        f.write_str("a string or number (quote a value that ends in a colon, such as the IPv6 address \"2a02:6ea0:c024::\")")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
         Ok(v.to_string())
