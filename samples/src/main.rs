@@ -1,1 +1,34 @@
-fn main() {}
+//! `phonehome-samples DIR`: writes the demo captures into DIR.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use phonehome_samples::scenarios;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let dir = match args.as_slice() {
+        [dir] if !dir.starts_with('-') => PathBuf::from(dir),
+        _ => {
+            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        eprintln!("phonehome-samples: cannot create {}: {e}", dir.display());
+        return ExitCode::from(1);
+    }
+    let samples = [("tuya-discovery.pcap", scenarios::tuya_discovery(&scenarios::demo_devices(), 4))];
+    for (name, cap) in samples {
+        let path = dir.join(name);
+        // Written whole to a temporary name, then renamed.
+        let tmp = dir.join(format!(".{name}.partial"));
+        if let Err(e) = cap.write(&tmp).and_then(|_| std::fs::rename(&tmp, &path)) {
+            eprintln!("phonehome-samples: cannot write {}: {e}", path.display());
+            let _ = std::fs::remove_file(&tmp);
+            return ExitCode::from(1);
+        }
+        println!("{} ({} frames)", path.display(), cap.len());
+    }
+    ExitCode::SUCCESS
+}

@@ -1,1 +1,200 @@
+//! End-to-end harness: runs the real, installed `phonehome.so` inside a real
+//! tshark and returns what tshark printed.
+//!
+//! tshark ignores the per-user plugin folder (and WIRESHARK_PLUGIN_DIR) when
+//! it runs as root, so as root the harness copies the installed plugin into
+//! a private HOME owned by `nobody` and runs tshark as `nobody` through
+//! `setpriv`; captures are fed on standard input, so `nobody` needs no access
+//! to the test's files. As another user it runs tshark directly with the
+//! same kind of private HOME, so no personal preference changes a result.
+//!
+//! The plugin tested is the one `make install` put in
+//! `~/.local/lib/wireshark/plugins/X.Y/epan/` (`make test` installs first);
+//! set PHONEHOME_PLUGIN to test another build.
 
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub use phonehome_samples::{scenarios, Capture, Host};
+
+/// The Wireshark "X.Y" that pkg-config reports.
+pub fn wireshark_xy() -> String {
+    let out = Command::new("pkg-config")
+        .args(["--modversion", "wireshark"])
+        .output()
+        .expect("pkg-config is needed (make deps installs it)");
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(out.status.success() && !v.is_empty(), "pkg-config finds no wireshark: run `make deps`");
+    v.split('.').take(2).collect::<Vec<_>>().join(".")
+}
+
+/// The plugin under test.
+pub fn installed_plugin() -> PathBuf {
+    if let Some(p) = std::env::var_os("PHONEHOME_PLUGIN") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    PathBuf::from(home)
+        .join(".local/lib/wireshark/plugins")
+        .join(wireshark_xy())
+        .join("epan/phonehome.so")
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// A tshark that loads the plugin under test.
+pub struct Tshark {
+    home: PathBuf,
+    as_nobody: bool,
+}
+
+/// The shared tshark runner of this test process.
+pub fn tshark() -> &'static Tshark {
+    static T: OnceLock<Tshark> = OnceLock::new();
+    T.get_or_init(Tshark::setup)
+}
+
+impl Tshark {
+    fn setup() -> Tshark {
+        let plugin = installed_plugin();
+        assert!(
+            plugin.is_file(),
+            "no plugin at {}: run `make install` (or `make test`, which installs it)",
+            plugin.display()
+        );
+        let home = std::env::temp_dir().join(format!("phonehome-e2e-home-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&home);
+        let epan = home.join(".local/lib/wireshark/plugins").join(wireshark_xy()).join("epan");
+        fs::create_dir_all(&epan).unwrap();
+        fs::copy(&plugin, epan.join("phonehome.so")).unwrap();
+        let as_nobody = is_root();
+        if as_nobody {
+            let status = Command::new("chown").args(["-R", "nobody:nogroup"]).arg(&home).status().unwrap();
+            assert!(status.success(), "chown of the test HOME failed");
+            let status = Command::new("chmod").args(["-R", "a+rX"]).arg(&home).status().unwrap();
+            assert!(status.success());
+        }
+        Tshark { home, as_nobody }
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = if self.as_nobody {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        };
+        cmd.env("HOME", &self.home)
+            .env_remove("WIRESHARK_PLUGIN_DIR")
+            .env_remove("WIRESHARK_CONFIG_DIR")
+            .env("LC_ALL", "C");
+        cmd
+    }
+
+    /// Runs `tshark -r - ARGS` with the capture on standard input.
+    pub fn run(&self, capture: &Path, args: &[&str]) -> Output {
+        let input = fs::File::open(capture).unwrap_or_else(|e| panic!("{}: {e}", capture.display()));
+        self.command("tshark")
+            .args(["-r", "-"])
+            .args(args)
+            .stdin(Stdio::from(input))
+            .output()
+            .expect("tshark is needed (make deps installs it)")
+    }
+
+    /// Runs `tshark ARGS` with no capture (e.g. `-G fields`).
+    pub fn run_bare(&self, args: &[&str]) -> Output {
+        self.command("tshark").args(args).stdin(Stdio::null()).output().expect("tshark")
+    }
+
+    /// Like [`Tshark::run`], and asserts tshark succeeded with a clean stderr.
+    pub fn run_ok(&self, capture: &Path, args: &[&str]) -> String {
+        let out = self.run(capture, args);
+        check_clean(&out, &format!("tshark -r {} {}", capture.display(), args.join(" ")));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `-T fields` output: one row per packet (that passes `filter`), one
+    /// column per field, several occurrences joined with ','.
+    pub fn fields(&self, capture: &Path, opts: &[&str], filter: Option<&str>, fields: &[&str]) -> Vec<Vec<String>> {
+        let mut args: Vec<&str> = opts.to_vec();
+        args.extend(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
+        if let Some(f) = filter {
+            args.extend(["-Y", f]);
+        }
+        for f in fields {
+            args.extend(["-e", f]);
+        }
+        self.run_ok(capture, &args)
+            .lines()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect()
+    }
+}
+
+/// Asserts tshark exited 0 and printed no warning, error or dissector bug.
+pub fn check_clean(out: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let bad = ["Dissector bug", "CRITICAL", "WARNING", "ERROR", "panicked", "Malformed"];
+    let noisy: Vec<&str> = stderr.lines().filter(|l| bad.iter().any(|b| l.contains(b))).collect();
+    assert!(
+        out.status.success() && noisy.is_empty(),
+        "{what}: exit {:?}\nstderr:\n{stderr}",
+        out.status.code()
+    );
+}
+
+/// A scratch directory for this test process's captures.
+pub fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phonehome-e2e-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `cap` to the scratch directory as `name`.
+pub fn write_capture(name: &str, cap: &Capture) -> PathBuf {
+    let path = scratch().join(name);
+    cap.write(&path).unwrap();
+    path
+}
+
+/// Writes raw bytes (e.g. a hand-corrupted capture) to the scratch directory.
+pub fn write_bytes(name: &str, bytes: &[u8]) -> PathBuf {
+    let path = scratch().join(name);
+    fs::File::create(&path).and_then(|mut f| f.write_all(bytes)).unwrap();
+    path
+}
+
+/// A real capture from `../shared/captures/` beside the repository. Missing
+/// there (a user's clone) it is `None`, unless PHONEHOME_REQUIRE_SHARED is
+/// set (CI), when it is a failure.
+pub fn shared_capture(name: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures").join(name);
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("PHONEHOME_REQUIRE_SHARED").is_none(),
+        "{} is missing and PHONEHOME_REQUIRE_SHARED is set",
+        path.display()
+    );
+    eprintln!("note: {} not found; skipping the real-capture checks", path.display());
+    None
+}
+
+/// Distinct values of column `col`.
+pub fn distinct(rows: &[Vec<String>], col: usize) -> std::collections::BTreeSet<String> {
+    rows.iter().filter_map(|r| r.get(col)).filter(|s| !s.is_empty()).cloned().collect()
+}
