@@ -37,9 +37,11 @@ pub fn compile_ignore(profile: &Profile) -> Result<Option<String>, Error> {
 }
 
 /// libpcap's `vlan` keyword shifts the offsets of everything after it, so the
-/// expression is repeated for 802.1Q-tagged frames.
+/// expression is repeated for 802.1Q-tagged frames; the untagged branch tests
+/// the ethertype bytes directly (`not vlan` would shift the offsets too), else
+/// a tagged ARP frame would pass `not arp` there.
 fn with_vlan(expr: &str) -> String {
-    format!("({expr}) or (vlan and ({expr}))")
+    format!("(ether[12:2] != 0x8100 and ({expr})) or (vlan and ({expr}))")
 }
 
 pub fn rule(rule: &Rule) -> Result<String, Error> {
