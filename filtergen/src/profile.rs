@@ -17,8 +17,10 @@ use crate::rules::{
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileFile {
-    name: Name,
-    description: Option<Text>,
+    // Top-level scalars are validated after parsing: serde_yaml_ng reports
+    // their errors at 1:1, so `top_level` finds their line itself.
+    name: String,
+    description: Option<String>,
     #[serde(default)]
     include: Vec<IncludeName>,
     device: Option<DeviceFile>,
@@ -214,8 +216,8 @@ pub fn load(path: &Path, catalog: Option<&Catalog>) -> Result<Profile, Error> {
 
 /// Parses one profile text (no includes resolved); `file` names it in errors.
 pub fn parse(text: &str, file: &Path, catalog: Option<&Catalog>) -> Result<Profile, Error> {
-    let raw = parse_file(text, file, catalog)?;
-    Ok(into_profile(raw, file))
+    let (raw, name, description) = parse_file(text, file, catalog)?;
+    Ok(into_profile(raw, name, description, file))
 }
 
 struct Loader<'a> {
@@ -232,9 +234,9 @@ impl Loader<'_> {
         }
         self.seen.insert(canonical.clone());
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let raw = parse_file(&text, path, self.catalog)?;
+        let (raw, name, description) = parse_file(&text, path, self.catalog)?;
         let includes: Vec<String> = raw.include.iter().map(|i| i.0.clone()).collect();
-        let mut profile = into_profile(raw, path);
+        let mut profile = into_profile(raw, name, description, path);
         self.stack.push(canonical);
         for include in includes {
             let found = find_include(path, &include).ok_or_else(|| Error::ProfileFile {
@@ -262,10 +264,23 @@ fn find_include(from: &Path, include: &str) -> Option<PathBuf> {
     start.ancestors().map(|dir| dir.join(format!("{include}.yaml"))).find(|p| p.is_file())
 }
 
-fn parse_file(text: &str, file: &Path, catalog: Option<&Catalog>) -> Result<ProfileFile, Error> {
-    protocols::with_catalog(catalog, || serde_yaml_ng::from_str::<ProfileFile>(text)).map_err(|e| {
+fn parse_file(text: &str, file: &Path, catalog: Option<&Catalog>) -> Result<(ProfileFile, Name, Option<Text>), Error> {
+    let raw = protocols::with_catalog(catalog, || serde_yaml_ng::from_str::<ProfileFile>(text)).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
         Error::Profile { file: file.into(), line, column, message: strip_location(&e.to_string()) }
+    })?;
+    let name = top_level(text, file, "name", &raw.name)?;
+    let description = raw.description.as_deref().map(|d| top_level(text, file, "description", d)).transpose()?;
+    Ok((raw, name, description))
+}
+
+/// Parses a top-level value, reporting an error at its `key:` line.
+fn top_level<T: std::str::FromStr<Err = String>>(text: &str, file: &Path, key: &str, value: &str) -> Result<T, Error> {
+    value.parse().map_err(|message| {
+        let prefix = format!("{key}:");
+        let line = text.lines().position(|l| l.starts_with(&prefix)).map_or(1, |i| i + 1);
+        let column = text.lines().nth(line - 1).map_or(1, |l| l.len() - l[prefix.len()..].trim_start().len() + 1);
+        Error::Profile { file: file.into(), line, column, message: format!("{key}: {message}") }
     })
 }
 
@@ -278,13 +293,13 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-fn into_profile(raw: ProfileFile, file: &Path) -> Profile {
+fn into_profile(raw: ProfileFile, name: Name, description: Option<Text>, file: &Path) -> Profile {
     let origin_rules = |rules: Vec<RuleFile>, section: &str| -> Vec<Rule> {
         rules
             .into_iter()
             .enumerate()
             .map(|(i, RuleFile(mut rule))| {
-                rule.origin = format!("{} {section}[{i}]", raw.name);
+                rule.origin = format!("{name} {section}[{i}]");
                 rule
             })
             .collect()
@@ -297,8 +312,8 @@ fn into_profile(raw: ProfileFile, file: &Path) -> Profile {
             tuya: raw.keys.tuya.into_iter().map(|k| k.0).collect(),
             miio: raw.keys.miio.into_iter().map(|k| k.0).collect(),
         },
-        name: raw.name,
-        description: raw.description,
+        name,
+        description,
         ignore,
         expected,
         path: file.into(),
