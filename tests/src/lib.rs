@@ -198,3 +198,27 @@ pub fn shared_capture(name: &str) -> Option<PathBuf> {
 pub fn distinct(rows: &[Vec<String>], col: usize) -> std::collections::BTreeSet<String> {
     rows.iter().filter_map(|r| r.get(col)).filter(|s| !s.is_empty()).cloned().collect()
 }
+
+/// The Python of the project's venv (`make venv`), where the third-party
+/// peers tinytuya and python-miio are installed; PHONEHOME_PYTHON overrides.
+pub fn peer_python() -> PathBuf {
+    if let Some(p) = std::env::var_os("PHONEHOME_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(p.is_file(), "{} is missing: run `make venv`", p.display());
+    p
+}
+
+/// Runs a peer script from tests/peers/ with the venv's Python and returns
+/// its standard output (the script's failure is the test's failure).
+pub fn run_peer(script: &str, args: &[&str]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers").join(script);
+    let out = Command::new(peer_python()).arg(&path).args(args).output().expect("python");
+    assert!(
+        out.status.success(),
+        "{script} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,68 @@
+# phonehome: Wireshark plugin + filtergen. `make help` lists the targets.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+WS_VERSION := $(shell pkg-config --modversion wireshark 2>/dev/null)
+WS_XY := $(shell echo "$(WS_VERSION)" | cut -d. -f1,2)
+USER_PLUGIN_DIR := $(HOME)/.local/lib/wireshark/plugins/$(WS_XY)/epan
+SYSTEM_PLUGIN_DIR := $(shell pkg-config --variable=plugindir wireshark 2>/dev/null)/epan
+PLUGIN := target/release/libphonehome.so
+SAMPLES := target/samples
+SHARED_CAPTURES := ../shared/captures
+VENV := .venv
+
+.PHONY: help deps build install install-system uninstall samples demo test venv \
+        check-wireshark-4.4 bench fuzz clean
+
+help:
+	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
+	@echo "make test                 deps, build, install, then every unit and end-to-end test"
+	@echo "make deps                 install what is missing on Debian/Ubuntu (tshark, libwireshark-dev, ...)"
+	@echo "make build                build the plugin, filtergen and the sample generator (release)"
+	@echo "make install              copy the plugin to $(USER_PLUGIN_DIR)"
+	@echo "make install-system       copy the plugin to $(SYSTEM_PLUGIN_DIR) (needs root)"
+	@echo "make uninstall            remove the plugin from both folders"
+	@echo "make samples              write the sample captures to $(SAMPLES)/"
+	@echo "make check-wireshark-4.4  build and run the same source against Wireshark 4.4 (Debian trixie chroot)"
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(CARGO) build --release --workspace
+
+install: build
+	@test -n "$(WS_XY)" || { echo "pkg-config finds no wireshark: run 'make deps'" >&2; exit 2; }
+	install -d "$(USER_PLUGIN_DIR)"
+	install -m 0644 $(PLUGIN) "$(USER_PLUGIN_DIR)/phonehome.so"
+	@echo "installed $(USER_PLUGIN_DIR)/phonehome.so (Wireshark $(WS_VERSION))"
+
+install-system: build
+	install -d "$(SYSTEM_PLUGIN_DIR)"
+	install -m 0644 $(PLUGIN) "$(SYSTEM_PLUGIN_DIR)/phonehome.so"
+	@echo "installed $(SYSTEM_PLUGIN_DIR)/phonehome.so"
+
+uninstall:
+	rm -f "$(USER_PLUGIN_DIR)/phonehome.so" "$(SYSTEM_PLUGIN_DIR)/phonehome.so"
+
+samples: build
+	target/release/phonehome-samples $(SAMPLES)
+
+demo: deps install samples
+	@scripts/demo.sh "$(SAMPLES)" "$(SHARED_CAPTURES)"
+
+venv: $(VENV)/.done
+$(VENV)/.done: tests/peers/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
+	touch $@
+
+test: deps venv install
+	$(CARGO) test --release --workspace
+
+check-wireshark-4.4:
+	@scripts/check-wireshark-4.4.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The demo: dissect the sample captures (and the real ones in ../shared when
+# present) with the installed plugin, and show filtergen on a shipped profile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+samples=${1:-target/samples}
+shared=${2:-../shared/captures}
+tshark_user=scripts/tshark-user
+
+devices() {
+    local capture=$1
+    echo
+    echo "== Tuya devices announcing themselves in $capture"
+    "$tshark_user" -r "$capture" -Y tuya.gw_id -T fields \
+        -e tuya.gw_id -e tuya.ip -e tuya.product_key -e tuya.version -e tuya.checksum.status |
+        sort | uniq -c |
+        awk 'BEGIN { printf "%-24s %-16s %-18s %-7s %s\n", "DEVICE ID", "IP", "PRODUCT KEY", "VERSION", "BROADCASTS (checksum ok)" }
+             { ok = ($6 == 1) ? $1 : 0; n[$2] = $3 FS $4 FS $5; c[$2] += $1; g[$2] += ok }
+             END { for (id in n) { split(n[id], f, FS); printf "%-24s %-16s %-18s %-7s %d (%d)\n", id, f[1], f[2], f[3], c[id], g[id] } }' |
+        { read -r header; echo "$header"; sort -b -k2,2V; }
+}
+
+devices "$samples/tuya-discovery.pcap"
+if [ -d "$shared" ]; then
+    for capture in "$shared"/*.pcap; do
+        [ -e "$capture" ] && devices "$capture"
+    done
+fi
+
+if [ -x target/release/filtergen ] && [ -f profiles/roborock-tuya.yaml ]; then
+    echo
+    echo "== filtergen: display filter for profiles/roborock-tuya.yaml (mode clean)"
+    target/release/filtergen filter profiles/roborock-tuya.yaml --mode clean
+    echo
+    echo "== filtergen: capture filter (BPF) for the same profile (mode device)"
+    target/release/filtergen bpf profiles/roborock-tuya.yaml --mode device
+fi
