@@ -73,20 +73,20 @@ static dissector_handle_t json_handle;
 
 /* ---- rendering ---------------------------------------------------------- */
 
-static gboolean free_result_cb(wmem_allocator_t *allocator, wmem_cb_event_t event, void *data)
+static ph_bool free_result_cb(wmem_allocator_t *allocator, wmem_cb_event_t event, void *data)
 {
     (void)allocator;
     (void)event;
     ph_result_free((PhResult *)data);
-    return FALSE;
+    return PH_FALSE;
 }
 
-static gboolean free_slot_cb(wmem_allocator_t *allocator, wmem_cb_event_t event, void *data)
+static ph_bool free_slot_cb(wmem_allocator_t *allocator, wmem_cb_event_t event, void *data)
 {
     (void)allocator;
     (void)event;
     ph_slot_free((PhSlot *)data);
-    return FALSE;
+    return PH_FALSE;
 }
 
 static void fill_address(const address *a, uint8_t *kind, uint8_t out[16])
