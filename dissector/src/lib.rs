@@ -6,7 +6,9 @@
 //! glue in `glue/plugin.c`.
 
 pub mod crypto;
+pub mod iotc;
 pub mod json;
+pub mod pppp;
 pub mod spec;
 pub mod tree;
 pub mod tuya;
@@ -113,6 +115,6 @@ pub trait Dissector: Sync {
 
 /// Every protocol of the plugin, in registration order.
 pub fn protocols() -> &'static [&'static dyn Dissector] {
-    static ALL: [&dyn Dissector; 1] = [&tuya::TUYA];
+    static ALL: [&dyn Dissector; 3] = [&tuya::TUYA, &iotc::IOTC, &pppp::PPPP];
     &ALL
 }
