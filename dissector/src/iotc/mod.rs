@@ -77,7 +77,7 @@ impl Dissector for Iotc {
         t.field(Field::Version, at(2, 1), Value::Wire(Enc::Little));
         t.field(Field::Flags, at(3, 1), Value::Wire(Enc::Little));
         t.field(Field::Length, at(4, 2), Value::Wire(Enc::Little));
-        check_length(t, &h, data.len());
+        t.check_length(Expert::BadLength, h.total_len(), data.len());
         t.field(Field::Seq, at(6, 2), Value::Wire(Enc::Little));
         t.field(Field::Opcode, at(8, 2), Value::Wire(Enc::Little));
         t.field(Field::Direction, at(10, 1), Value::Wire(Enc::Little));
@@ -107,20 +107,6 @@ fn scramble_text(h: &Header, len: usize) -> String {
     }
 }
 
-/// A datagram shorter than its length field is truncated (malformed); a
-/// longer one has trailing bytes.
-fn check_length(t: &mut Tree, h: &Header, have: usize) {
-    let said = h.total_len();
-    if said == have {
-        return;
-    }
-    let why = format!("length field says {said} bytes, the datagram has {have}");
-    t.expert(Expert::BadLength, Some(why.clone()));
-    if said > have {
-        t.malformed(why);
-    }
-}
-
 fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>) {
     let mut text = match header::opcode_name(h.opcode) {
         Some(name) => name.to_string(),
@@ -141,20 +127,11 @@ fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>) {
 mod tests {
     use super::*;
     use crate::crypto::unhex;
-    use crate::tree::Item;
-    use crate::Slot;
+    use crate::testing::{has_expert, has_field};
     use header::*;
 
     fn run(data: &[u8]) -> (bool, Tree) {
-        let (mut c, mut g) = (Slot::default(), Slot::default());
-        let mut t = Tree::new();
-        let ok = IOTC.dissect(&Packet::default(), data, &mut State { conversation: &mut c, capture: &mut g }, &mut t);
-        t.validate(data.len()).unwrap();
-        (ok, t)
-    }
-
-    fn has_field(t: &Tree, f: Field) -> bool {
-        t.items.iter().any(|i| matches!(i, Item::Field { field, .. } if *field == f as u32))
+        crate::testing::run(&IOTC, data)
     }
 
     fn lan_search(uid: &[u8]) -> Vec<u8> {
@@ -174,7 +151,7 @@ mod tests {
         assert!(ok);
         assert_eq!(t.info.as_deref(), Some("LAN search UID=CFPA9X5WNKKNRA7N111A seq=0"));
         assert_eq!(&t.sources[0].bytes[16..36], b"CFPA9X5WNKKNRA7N111A");
-        assert!(t.items.iter().any(|i| matches!(i, Item::Expert { expert, .. } if *expert == Expert::UidExposed as u32)));
+        assert!(has_expert(&t, Expert::UidExposed));
         assert!(t.malformed.is_none());
     }
 

@@ -9,7 +9,6 @@ pub mod psk;
 use crate::spec::{PrefSpec, ProtocolSpec};
 use crate::tree::{Enc, Span, Tree, Value};
 use crate::{experts, fields, Dissector, Packet, State};
-use message::Header;
 
 fields! { pub Field, FIELDS;
     Psk => ("pppp.psk", "Obfuscation PSK", Str, None; "The pre-shared string whose XOR stream deobfuscated the datagram"),
@@ -121,7 +120,7 @@ fn dissect_message(t: &mut Tree, src: u32, msg: &[u8]) -> bool {
     t.field(Field::Magic, at(0, 1), Value::Wire(Enc::Big));
     t.field(Field::Type, at(1, 1), Value::Wire(Enc::Big));
     t.field(Field::Length, at(2, 2), Value::Wire(Enc::Big));
-    check_length(t, &h, msg.len());
+    t.check_length(Expert::BadLength, h.total_len(), msg.len());
     let end = h.total_len().min(msg.len());
     let payload = &msg[message::HEADER_LEN..end];
     let detail = match h.ty {
@@ -139,18 +138,6 @@ fn dissect_message(t: &mut Tree, src: u32, msg: &[u8]) -> bool {
     t.summary(format!(", {text}"));
     t.info(text);
     true
-}
-
-fn check_length(t: &mut Tree, h: &Header, have: usize) {
-    let said = h.total_len();
-    if said == have {
-        return;
-    }
-    let why = format!("length field says {said} bytes, the datagram has {have}");
-    t.expert(Expert::BadLength, Some(why.clone()));
-    if said > have {
-        t.malformed(why);
-    }
 }
 
 /// The UID at the start of a payload; returns the Info text.
@@ -237,26 +224,12 @@ fn dissect_drw_ack(t: &mut Tree, src: u32, payload: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{has_expert, strings};
     use crate::tree::Item;
-    use crate::Slot;
     use message::*;
 
     fn run(data: &[u8]) -> (bool, Tree) {
-        let (mut c, mut g) = (Slot::default(), Slot::default());
-        let mut t = Tree::new();
-        let ok = PPPP.dissect(&Packet::default(), data, &mut State { conversation: &mut c, capture: &mut g }, &mut t);
-        t.validate(data.len()).unwrap();
-        (ok, t)
-    }
-
-    fn strings(t: &Tree, f: Field) -> Vec<String> {
-        t.items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Field { field, value: Value::Str(s), .. } if *field == f as u32 => Some(s.clone()),
-                _ => None,
-            })
-            .collect()
+        crate::testing::run(&PPPP, data)
     }
 
     fn punch() -> Vec<u8> {
@@ -284,6 +257,18 @@ mod tests {
         assert_eq!(strings(&t, Field::Psk), ["camera"]);
         assert_eq!(strings(&t, Field::Uid), ["ABCD-012345-XYZUV"]);
         assert_eq!(t.sources[0].bytes, punch());
+        assert!(has_expert(&t, Expert::PublicPsk) && has_expert(&t, Expert::UidExposed));
+    }
+
+    #[test]
+    fn trailing_bytes_are_flagged_but_not_malformed() {
+        let mut m = punch();
+        m.extend_from_slice(b"xx");
+        let (ok, t) = run(&m);
+        assert!(ok && t.malformed.is_none());
+        assert!(has_expert(&t, Expert::BadLength));
+        assert_eq!(strings(&t, Field::Uid), ["ABCD-012345-XYZUV"]);
+        assert!(!PPPP.looks_like(&m), "the heuristic wants an exact length");
     }
 
     #[test]
