@@ -6,7 +6,9 @@
 //! glue in `glue/plugin.c`.
 
 pub mod crypto;
+pub mod iotc;
 pub mod json;
+pub mod pppp;
 pub mod spec;
 pub mod tree;
 pub mod tuya;
@@ -113,6 +115,44 @@ pub trait Dissector: Sync {
 
 /// Every protocol of the plugin, in registration order.
 pub fn protocols() -> &'static [&'static dyn Dissector] {
-    static ALL: [&dyn Dissector; 1] = [&tuya::TUYA];
+    static ALL: [&dyn Dissector; 3] = [&tuya::TUYA, &iotc::IOTC, &pppp::PPPP];
     &ALL
+}
+
+/// Helpers for the protocol modules' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::tree::{Item, Value};
+    use crate::{Dissector, Packet, Slot, State, Tree};
+
+    /// Dissects `data` with fresh state; asserts the tree's spans are valid.
+    pub fn run(d: &dyn Dissector, data: &[u8]) -> (bool, Tree) {
+        let (mut c, mut g) = (Slot::default(), Slot::default());
+        let mut t = Tree::new();
+        let ok = d.dissect(&Packet::default(), data, &mut State { conversation: &mut c, capture: &mut g }, &mut t);
+        t.validate(data.len()).unwrap();
+        (ok, t)
+    }
+
+    /// The string values of every `field` item.
+    pub fn strings(t: &Tree, field: impl Into<u32>) -> Vec<String> {
+        let field = field.into();
+        t.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Field { field: f, value: Value::Str(s), .. } if *f == field => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn has_field(t: &Tree, field: impl Into<u32>) -> bool {
+        let field = field.into();
+        t.items.iter().any(|i| matches!(i, Item::Field { field: f, .. } if *f == field))
+    }
+
+    pub fn has_expert(t: &Tree, expert: impl Into<u32>) -> bool {
+        let expert = expert.into();
+        t.items.iter().any(|i| matches!(i, Item::Expert { expert: e, .. } if *e == expert))
+    }
 }

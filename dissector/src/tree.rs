@@ -206,6 +206,20 @@ impl Tree {
         self
     }
 
+    /// Compares the length a header announces with the bytes present: the
+    /// expert `mismatch` on the last field when they differ, and malformed
+    /// when bytes are missing (trailing extra bytes are only the expert).
+    pub fn check_length(&mut self, mismatch: impl Into<u32>, said: usize, have: usize) -> &mut Self {
+        if said != have {
+            let why = format!("length field says {said} bytes, the datagram has {have}");
+            if said > have {
+                self.malformed(why.clone());
+            }
+            self.expert(mismatch, Some(why));
+        }
+        self
+    }
+
     /// Checks every span against the packet length and the data sources,
     /// and that subtrees balance. Returns the first problem found.
     pub fn validate(&self, packet_len: usize) -> Result<(), String> {

@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use phonehome_samples::scenarios;
+use phonehome_samples::{p2p, scenarios};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = match args.as_slice() {
         [dir] if !dir.starts_with('-') => PathBuf::from(dir),
         _ => {
-            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)");
+            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)\n  iotc-session.pcap    ThroughTek Kalay LAN search, master-server requests, ping, session data\n  pppp-session.pcap    CS2 PPPP LAN session, PSK-obfuscated datagrams (\"camera\", \"MyVendorPSK\")");
             return ExitCode::from(2);
         }
     };
@@ -18,7 +18,11 @@ fn main() -> ExitCode {
         eprintln!("phonehome-samples: cannot create {}: {e}", dir.display());
         return ExitCode::from(1);
     }
-    let samples = [("tuya-discovery.pcap", scenarios::tuya_discovery(&scenarios::demo_devices(), 4))];
+    let samples = [
+        ("tuya-discovery.pcap", scenarios::tuya_discovery(&scenarios::demo_devices(), 4)),
+        ("iotc-session.pcap", p2p::iotc_session()),
+        ("pppp-session.pcap", p2p::pppp_session("MyVendorPSK")),
+    ];
     for (name, cap) in samples {
         let path = dir.join(name);
         // Written whole to a temporary name, then renamed.

@@ -1,0 +1,300 @@
+//! CS2 Network PPPP (`pppp`): the P2P protocol of many cheap cameras. UDP
+//! 32100 (P2P servers), 32108 (LAN search), and a heuristic elsewhere. Some
+//! vendors obfuscate whole datagrams with a PSK ([`psk`]); we try the user's
+//! PSKs, then the published vendor ones, and say which one matched.
+
+pub mod message;
+pub mod psk;
+
+use crate::spec::{PrefSpec, ProtocolSpec};
+use crate::tree::{Enc, Span, Tree, Value};
+use crate::{experts, fields, Dissector, Packet, State};
+
+fields! { pub Field, FIELDS;
+    Psk => ("pppp.psk", "Obfuscation PSK", Str, None; "The pre-shared string whose XOR stream deobfuscated the datagram"),
+    Magic => ("pppp.magic", "Magic", U8, Hex),
+    Type => ("pppp.type", "Type", U8, Hex, message::TYPE_NAMES),
+    Length => ("pppp.length", "Payload length", U16, Dec),
+    Uid => ("pppp.uid", "Device UID", Str, None; "PREFIX-SERIAL-CHECK: the device's identity on the P2P platform"),
+    UidPrefix => ("pppp.uid.prefix", "Prefix", Str, None),
+    UidSerial => ("pppp.uid.serial", "Serial", U32, Dec),
+    UidCheck => ("pppp.uid.check", "Check", Str, None),
+    DrwMagic => ("pppp.drw.magic", "DRW magic", U8, Hex),
+    DrwChannel => ("pppp.drw.channel", "Channel", U8, Dec),
+    DrwIndex => ("pppp.drw.index", "Index", U16, Dec),
+    DrwData => ("pppp.drw.data", "Data", Bytes, None),
+    AckCount => ("pppp.ack.count", "Acknowledged", U16, Dec),
+    AckIndex => ("pppp.ack.index", "Acknowledged index", U16, Dec),
+    CmdFlags => ("pppp.cmd.flags", "Command flags", U32, Hex; "Channel-0 command block flags (06 0a a0 80: device reply)"),
+    CmdLength => ("pppp.cmd.length", "Command length", U32, Dec),
+    Cmd => ("pppp.cmd", "Command", Str, None; "Channel-0 JSON command or reply"),
+    Payload => ("pppp.payload", "Payload", Bytes, None),
+}
+
+experts! { pub Expert, EXPERTS;
+    UidExposed => ("pppp.uid_exposed", Security, Warn, "Device UID exposed in cleartext"),
+    PublicPsk => ("pppp.public_psk", Security, Note, "Obfuscated with a published vendor PSK: no protection"),
+    BadLength => ("pppp.bad_length", Malformed, Warn, "Length field does not match the datagram"),
+    BadDrw => ("pppp.bad_drw", Malformed, Warn, "DRW payload does not start with D1 channel index"),
+}
+
+static PREFS: [PrefSpec; 1] = [PrefSpec {
+    name: "psk",
+    title: "Extra PSKs",
+    description: "Comma-separated pre-shared strings to try for obfuscated PPPP datagrams (before the published vendor ones)",
+}];
+
+static SPEC: ProtocolSpec = ProtocolSpec {
+    name: "CS2 Network PPPP",
+    short_name: "PPPP",
+    filter_name: "pppp",
+    fields: FIELDS,
+    experts: EXPERTS,
+    udp_ports: "32100,32108",
+    tcp_ports: "",
+    heuristic_udp: true,
+    heuristic_tcp: false,
+    tcp_header_len: 0,
+    table: None,
+    prefs: &PREFS,
+};
+
+pub struct Pppp;
+pub static PPPP: Pppp = Pppp;
+
+/// A PSK whose deobfuscated header is an exact PPPP header for `data`.
+fn find_psk(data: &[u8]) -> Option<psk::Matched> {
+    psk::find(data, message::HEADER_LEN, |head| message::is_exact_header(head, data.len()))
+}
+
+impl Dissector for Pppp {
+    fn spec(&self) -> &'static ProtocolSpec {
+        &SPEC
+    }
+
+    fn looks_like(&self, data: &[u8]) -> bool {
+        message::is_exact_header(data, data.len()) || find_psk(data).is_some()
+    }
+
+    fn set_pref(&self, index: usize, value: &str) {
+        if index == 0 {
+            psk::set_user_psks(value);
+        }
+    }
+
+    fn dissect(&self, _pkt: &Packet, data: &[u8], _state: &mut State, t: &mut Tree) -> bool {
+        if data.first() == Some(&message::MAGIC) {
+            return dissect_message(t, 0, data);
+        }
+        let Some(m) = find_psk(data) else { return false };
+        let mut plain = data.to_vec();
+        psk::decrypt(&m.seed, &mut plain);
+        let origin = match m.origin {
+            psk::Origin::User => "from the preference",
+            psk::Origin::Vendor => "published vendor PSK",
+        };
+        t.generated(Field::Psk, Span::wire(0, data.len()), Value::Str(m.psk.clone()));
+        t.append(format!(" ({origin})"));
+        if m.origin == psk::Origin::Vendor {
+            t.expert(Expert::PublicPsk, Some(format!("Obfuscated with the published PSK \"{}\": no protection", m.psk)));
+        }
+        // `plain` moves into the tree; dissect it from there.
+        let src = t.add_source("Deobfuscated PPPP", plain);
+        let plain = std::mem::take(&mut t.sources[src as usize - 1].bytes);
+        let ok = dissect_message(t, src, &plain);
+        t.sources[src as usize - 1].bytes = plain;
+        ok
+    }
+}
+
+/// Dissects a plaintext message lying in data source `src`.
+fn dissect_message(t: &mut Tree, src: u32, msg: &[u8]) -> bool {
+    let at = |off, len| Span::of(src, off, len);
+    let Some(h) = message::parse_header(msg) else {
+        t.field(Field::Magic, at(0, 1), Value::Wire(Enc::Big));
+        t.info("Truncated header");
+        t.malformed(format!("{} bytes, a header has {}", msg.len(), message::HEADER_LEN));
+        return true;
+    };
+    let name = message::type_name(h.ty).map_or_else(|| format!("Type 0x{:02x}", h.ty), str::to_string);
+    t.field(Field::Magic, at(0, 1), Value::Wire(Enc::Big));
+    t.field(Field::Type, at(1, 1), Value::Wire(Enc::Big));
+    t.field(Field::Length, at(2, 2), Value::Wire(Enc::Big));
+    t.check_length(Expert::BadLength, h.total_len(), msg.len());
+    let end = h.total_len().min(msg.len());
+    let payload = &msg[message::HEADER_LEN..end];
+    let detail = match h.ty {
+        message::DRW => dissect_drw(t, src, payload),
+        message::DRW_ACK => dissect_drw_ack(t, src, payload),
+        ty if message::carries_uid(ty) => dissect_uid(t, src, payload, src == 0),
+        _ => {
+            if !payload.is_empty() {
+                t.field(Field::Payload, at(message::HEADER_LEN, payload.len()), Value::Wire(Enc::Na));
+            }
+            String::new()
+        }
+    };
+    let text = format!("{name}{detail}");
+    t.summary(format!(", {text}"));
+    t.info(text);
+    true
+}
+
+/// The UID at the start of a payload; returns the Info text.
+fn dissect_uid(t: &mut Tree, src: u32, payload: &[u8], cleartext: bool) -> String {
+    let base = message::HEADER_LEN;
+    let Some(uid) = message::parse_uid(payload) else {
+        if !payload.is_empty() {
+            t.field(Field::Payload, Span::of(src, base, payload.len()), Value::Wire(Enc::Na));
+        }
+        return String::new();
+    };
+    let text = uid.to_string();
+    t.field(Field::Uid, Span::of(src, base, message::UID_LEN), Value::Str(text.clone()));
+    let how = if cleartext { "in cleartext" } else { "under a known obfuscation PSK" };
+    t.expert(Expert::UidExposed, Some(format!("Device UID {text} exposed {how}")));
+    t.subtree(|t| {
+        t.field(Field::UidPrefix, Span::of(src, base, 8), Value::Str(uid.prefix.clone()));
+        t.field(Field::UidSerial, Span::of(src, base + 8, 4), Value::Wire(Enc::Big));
+        t.field(Field::UidCheck, Span::of(src, base + 12, 8), Value::Str(uid.check.clone()));
+    });
+    if payload.len() > message::UID_LEN {
+        let rest = payload.len() - message::UID_LEN;
+        t.field(Field::Payload, Span::of(src, base + message::UID_LEN, rest), Value::Wire(Enc::Na));
+    }
+    format!(" UID={text}")
+}
+
+/// The D1 channel index/count sub-header shared by DRW and DRW_ACK.
+fn drw_header(t: &mut Tree, src: u32, payload: &[u8], second: Field) -> Option<message::Drw> {
+    let base = message::HEADER_LEN;
+    let Some(d) = message::parse_drw(payload) else {
+        t.expert(Expert::BadDrw, None);
+        t.malformed("DRW payload shorter than 4 bytes or without D1");
+        return None;
+    };
+    t.field(Field::DrwMagic, Span::of(src, base, 1), Value::Wire(Enc::Big));
+    t.field(Field::DrwChannel, Span::of(src, base + 1, 1), Value::Wire(Enc::Big));
+    t.field(second, Span::of(src, base + 2, 2), Value::Wire(Enc::Big));
+    Some(d)
+}
+
+fn dissect_drw(t: &mut Tree, src: u32, payload: &[u8]) -> String {
+    let Some(d) = drw_header(t, src, payload, Field::DrwIndex) else { return String::new() };
+    let data_at = message::HEADER_LEN + message::DRW_HEADER_LEN;
+    let data = &payload[message::DRW_HEADER_LEN..];
+    if !data.is_empty() {
+        t.field(Field::DrwData, Span::of(src, data_at, data.len()), Value::Wire(Enc::Na));
+    }
+    if d.channel == 0 {
+        command_block(t, src, data_at, data);
+    }
+    format!(" ch={} idx={}", d.channel, d.index_or_count)
+}
+
+/// A channel-0 command block: flags u32, length u32 LE, JSON.
+fn command_block(t: &mut Tree, src: u32, at: usize, data: &[u8]) {
+    let Some(len) = data.get(4..8).map(|l| u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize) else { return };
+    let body = &data[8..];
+    if body.first() != Some(&b'{') {
+        return;
+    }
+    let len = len.min(body.len());
+    t.field(Field::CmdFlags, Span::of(src, at, 4), Value::Wire(Enc::Big));
+    t.field(Field::CmdLength, Span::of(src, at + 4, 4), Value::Wire(Enc::Little));
+    let json_span = Span::of(src, at + 8, len);
+    t.field(Field::Cmd, json_span, Value::Wire(Enc::Utf8));
+    t.call("json", json_span);
+}
+
+fn dissect_drw_ack(t: &mut Tree, src: u32, payload: &[u8]) -> String {
+    let Some(d) = drw_header(t, src, payload, Field::AckCount) else { return String::new() };
+    let first = message::HEADER_LEN + message::DRW_HEADER_LEN;
+    let listed = (payload.len() - message::DRW_HEADER_LEN) / 2;
+    let n = listed.min(d.index_or_count as usize);
+    for i in 0..n {
+        t.field(Field::AckIndex, Span::of(src, first + 2 * i, 2), Value::Wire(Enc::Big));
+    }
+    if n < d.index_or_count as usize {
+        t.malformed(format!("{} acknowledged indexes announced, {listed} present", d.index_or_count));
+    }
+    format!(" ch={} acks={}", d.channel, d.index_or_count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{has_expert, strings};
+    use crate::tree::Item;
+    use message::*;
+
+    fn run(data: &[u8]) -> (bool, Tree) {
+        crate::testing::run(&PPPP, data)
+    }
+
+    fn punch() -> Vec<u8> {
+        encode(PUNCH_PKT, &encode_uid(&Uid { prefix: "ABCD".into(), serial: 12345, check: "XYZUV".into() }))
+    }
+
+    #[test]
+    fn cleartext_punch_shows_uid() {
+        let (ok, t) = run(&punch());
+        assert!(ok);
+        assert_eq!(t.info.as_deref(), Some("PUNCH_PKT UID=ABCD-012345-XYZUV"));
+        assert_eq!(strings(&t, Field::Uid), ["ABCD-012345-XYZUV"]);
+        assert!(t.sources.is_empty());
+        assert!(PPPP.looks_like(&punch()));
+    }
+
+    #[test]
+    fn camera_psk_is_found_and_named() {
+        let mut wire = punch();
+        psk::encrypt(&psk::seed(b"camera"), &mut wire);
+        assert_eq!(wire[0], 0x2c);
+        assert!(PPPP.looks_like(&wire));
+        let (ok, t) = run(&wire);
+        assert!(ok);
+        assert_eq!(strings(&t, Field::Psk), ["camera"]);
+        assert_eq!(strings(&t, Field::Uid), ["ABCD-012345-XYZUV"]);
+        assert_eq!(t.sources[0].bytes, punch());
+        assert!(has_expert(&t, Expert::PublicPsk) && has_expert(&t, Expert::UidExposed));
+    }
+
+    #[test]
+    fn trailing_bytes_are_flagged_but_not_malformed() {
+        let mut m = punch();
+        m.extend_from_slice(b"xx");
+        let (ok, t) = run(&m);
+        assert!(ok && t.malformed.is_none());
+        assert!(has_expert(&t, Expert::BadLength));
+        assert_eq!(strings(&t, Field::Uid), ["ABCD-012345-XYZUV"]);
+        assert!(!PPPP.looks_like(&m), "the heuristic wants an exact length");
+    }
+
+    #[test]
+    fn drw_command_and_ack() {
+        let json = br#"{"pro":"check_user","cmd":100,"user":"admin","pwd":"1234"}"#;
+        let mut block = vec![0, 0, 0, 0];
+        block.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        block.extend_from_slice(json);
+        let (_, t) = run(&encode_drw(0, 3, &block));
+        assert_eq!(t.info.as_deref(), Some("DRW ch=0 idx=3"));
+        assert!(t.items.contains(&Item::Call { dissector: "json", span: Span::wire(16, json.len()) }));
+        let (_, t) = run(&encode_drw_ack(0, &[3, 4]));
+        assert_eq!(t.info.as_deref(), Some("DRW_ACK ch=0 acks=2"));
+        assert!(t.malformed.is_none());
+    }
+
+    #[test]
+    fn garbage_is_not_pppp_and_truncation_is_malformed() {
+        assert!(!run(b"definitely not a p2p datagram").0);
+        assert!(!PPPP.looks_like(b"definitely not a p2p datagram"));
+        let m = punch();
+        for cut in 1..m.len() {
+            let (ok, t) = run(&m[..cut]);
+            assert!(ok && t.malformed.is_some(), "cut {cut}");
+        }
+        let (ok, t) = run(&encode_drw_ack(0, &[1, 2])[..10]);
+        assert!(ok && t.malformed.is_some());
+    }
+}
