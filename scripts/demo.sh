@@ -27,6 +27,17 @@ if [ -d "$shared" ]; then
     done
 fi
 
+p2p_uids() {
+    local capture=$1 proto=$2
+    echo
+    echo "== $proto device UIDs exposed in $capture"
+    "$tshark_user" -r "$capture" -Y "$proto.uid" -T fields -e "$proto.uid" -e ip.src -e ip.dst -e _ws.col.Info |
+        awk -F'\t' 'BEGIN { printf "%-22s %-16s %-16s %s\n", "UID", "FROM", "TO", "FIRST MESSAGE" }
+                     !seen[$1 FS $2 FS $3]++ { printf "%-22s %-16s %-16s %s\n", $1, $2, $3, $4 }'
+}
+p2p_uids "$samples/iotc-session.pcap" iotc
+p2p_uids "$samples/pppp-session.pcap" pppp
+
 if [ -x target/release/filtergen ] && [ -f profiles/roborock-tuya.yaml ]; then
     echo
     echo "== filtergen: display filter for profiles/roborock-tuya.yaml (mode clean)"
