@@ -6,6 +6,7 @@
 //! glue in `glue/plugin.c`.
 
 pub mod crypto;
+pub mod fuzzing;
 pub mod iotc;
 pub mod json;
 pub mod pppp;

@@ -3,11 +3,12 @@
 //! as pcap. The sample generator and the end-to-end tests both build their
 //! captures with this, from the dissector's own frame encoders.
 
+pub mod corpus;
 pub mod p2p;
 pub mod scenarios;
 
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
@@ -88,15 +89,31 @@ impl Capture {
         self.frames.is_empty()
     }
 
+    /// The frames' bytes, in order.
+    pub fn frames(&self) -> impl Iterator<Item = &[u8]> {
+        self.frames.iter().map(|(_, f)| f.as_slice())
+    }
+
     /// Writes the capture as classic pcap (Ethernet link type).
     pub fn write(&self, path: &Path) -> io::Result<()> {
-        let file = BufWriter::new(File::create(path)?);
-        let mut w = PcapWriter::with_header(file, PcapHeader { endianness: pcap_file::Endianness::Little, ..PcapHeader::default() }).map_err(io::Error::other)?;
+        let mut w = pcap_writer(BufWriter::new(File::create(path)?))?;
+        self.write_frames(&mut w)
+    }
+
+    /// Appends the frames to a pcap being written (large captures are
+    /// written piece by piece, each piece built and dropped).
+    pub fn write_frames<W: Write>(&self, w: &mut PcapWriter<W>) -> io::Result<()> {
         for (ts, data) in &self.frames {
             w.write_packet(&PcapPacket::new(*ts, data.len() as u32, data)).map_err(io::Error::other)?;
         }
         Ok(())
     }
+}
+
+/// A classic pcap writer (little-endian, Ethernet link type).
+pub fn pcap_writer<W: Write>(out: W) -> io::Result<PcapWriter<W>> {
+    PcapWriter::with_header(out, PcapHeader { endianness: pcap_file::Endianness::Little, ..PcapHeader::default() })
+        .map_err(io::Error::other)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,144 @@
+//! Every sample capture by protocol, with the keys that decrypt it. The
+//! fuzz targets (seeds and key configuration), the whole-plugin mutation
+//! run and the benchmark all read this one list: a new protocol adds its
+//! capture and its keys here and is fuzzed, mutated and benchmarked.
+
+use etherparse::{SlicedPacket, TransportSlice};
+pub use phonehome::fuzzing::protocol;
+
+use crate::{p2p, scenarios, Capture};
+
+/// User PSK of the PPPP sample (the datagram no published PSK opens).
+pub const PPPP_USER_PSK: &str = "MyVendorPSK";
+
+/// A sample capture of one protocol.
+pub struct Sample {
+    /// The protocol's filter name (`tuya`, `iotc`, ...).
+    pub protocol: &'static str,
+    /// File name for the capture.
+    pub name: &'static str,
+    pub capture: Capture,
+}
+
+/// The sample captures of every protocol.
+pub fn samples() -> Vec<Sample> {
+    vec![
+        Sample {
+            protocol: "tuya",
+            name: "tuya-discovery.pcap",
+            capture: scenarios::tuya_discovery(&scenarios::demo_devices(), 2),
+        },
+        Sample { protocol: "iotc", name: "iotc-session.pcap", capture: p2p::iotc_session() },
+        Sample { protocol: "pppp", name: "pppp-session.pcap", capture: p2p::pppp_session(PPPP_USER_PSK) },
+    ]
+}
+
+/// The keys a protocol needs for its samples: rows of its key table and
+/// preference values by name.
+pub struct Keys {
+    pub protocol: &'static str,
+    pub table: Vec<Vec<String>>,
+    pub prefs: Vec<(&'static str, String)>,
+}
+
+/// The keys of every sample (fictional, as the samples are).
+pub fn keys() -> Vec<Keys> {
+    let row = |cols: &[&str]| cols.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    vec![
+        Keys {
+            protocol: "tuya",
+            table: scenarios::demo_devices().iter().map(|d| row(&[d.gw_id, "0123456789abcdef"])).collect(),
+            prefs: vec![],
+        },
+        Keys { protocol: "pppp", table: vec![], prefs: vec![("psk", PPPP_USER_PSK.to_string())] },
+    ]
+}
+
+/// Hands [`keys`] to the pure-Rust dissectors (fuzz targets, benchmarks),
+/// as Wireshark does when the user sets them.
+pub fn configure_dissectors() {
+    for k in keys() {
+        let Some(d) = protocol(k.protocol) else { continue };
+        if !k.table.is_empty() {
+            d.set_table(k.table.clone());
+        }
+        for (name, value) in &k.prefs {
+            if let Some(i) = d.spec().prefs.iter().position(|p| p.name == *name) {
+                d.set_pref(i, value);
+            }
+        }
+    }
+}
+
+/// The same keys as tshark options (`-o uat:...`, `-o proto.pref:...`).
+pub fn tshark_key_options() -> Vec<String> {
+    let mut opts = Vec::new();
+    for k in keys() {
+        let Some(d) = protocol(k.protocol) else { continue };
+        if let Some(table) = d.spec().table {
+            if !k.table.is_empty() {
+                let rows: Vec<String> = k
+                    .table
+                    .iter()
+                    .map(|r| r.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(","))
+                    .collect();
+                // One -o per row: each adds a row to the table.
+                for r in rows {
+                    opts.push("-o".into());
+                    opts.push(format!("uat:{}:{r}", table.name));
+                }
+            }
+        }
+        for (name, value) in &k.prefs {
+            opts.push("-o".into());
+            opts.push(format!("{}.{name}:{value}", k.protocol));
+        }
+    }
+    opts
+}
+
+impl Capture {
+    /// The UDP and TCP payloads of the capture's frames (empty ones left
+    /// out), in order.
+    pub fn payloads(&self) -> Vec<Vec<u8>> {
+        self.frames()
+            .filter_map(|frame| match SlicedPacket::from_ethernet(frame).ok()?.transport? {
+                TransportSlice::Udp(u) => Some(u.payload().to_vec()),
+                TransportSlice::Tcp(t) => Some(t.payload().to_vec()),
+                _ => None,
+            })
+            .filter(|p| !p.is_empty())
+            .collect()
+    }
+}
+
+/// Fuzz seeds: each sample's payloads, by protocol.
+pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
+    samples().into_iter().flat_map(|s| s.capture.payloads().into_iter().map(move |p| (s.protocol, p))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sample_names_a_registered_protocol_and_has_seeds() {
+        for s in samples() {
+            assert!(protocol(s.protocol).is_some(), "{}", s.protocol);
+        }
+        for k in keys() {
+            assert!(protocol(k.protocol).is_some(), "{}", k.protocol);
+        }
+        let seeds = seeds();
+        for s in samples() {
+            assert!(seeds.iter().any(|(p, _)| *p == s.protocol), "no seeds for {}", s.protocol);
+        }
+    }
+
+    #[test]
+    fn key_options_have_tshark_syntax() {
+        let opts = tshark_key_options();
+        assert!(opts.iter().any(|o| o.starts_with("uat:tuya_keys:\"")));
+        assert!(opts.contains(&format!("pppp.psk:{PPPP_USER_PSK}")));
+    }
+}
