@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod mutate;
+
 pub use phonehome_samples::{scenarios, Capture, Host};
 
 /// The Wireshark "X.Y" that pkg-config reports.
@@ -112,6 +114,18 @@ impl Tshark {
             .stdin(Stdio::from(input))
             .output()
             .expect("tshark is needed (make deps installs it)")
+    }
+
+    /// Like [`Tshark::run`], killed after `seconds` (exit 124 or 137 then);
+    /// a crash shows as exit 128 + signal.
+    pub fn run_limited(&self, capture: &Path, args: &[&str], seconds: u32) -> Output {
+        let input = fs::File::open(capture).unwrap_or_else(|e| panic!("{}: {e}", capture.display()));
+        self.command("timeout")
+            .args(["-k", "2", &seconds.to_string(), "tshark", "-r", "-"])
+            .args(args)
+            .stdin(Stdio::from(input))
+            .output()
+            .expect("timeout and tshark are needed")
     }
 
     /// Runs `tshark ARGS` with no capture (e.g. `-G fields`).
