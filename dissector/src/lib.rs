@@ -7,6 +7,7 @@
 
 pub mod crypto;
 pub mod json;
+pub mod miio;
 pub mod spec;
 pub mod tree;
 pub mod tuya;
@@ -113,6 +114,6 @@ pub trait Dissector: Sync {
 
 /// Every protocol of the plugin, in registration order.
 pub fn protocols() -> &'static [&'static dyn Dissector] {
-    static ALL: [&dyn Dissector; 1] = [&tuya::TUYA];
+    static ALL: [&dyn Dissector; 2] = [&tuya::TUYA, &miio::MIIO];
     &ALL
 }
