@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let dir = match args.as_slice() {
         [dir] if !dir.starts_with('-') => PathBuf::from(dir),
         _ => {
-            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)");
+            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)\n  miio-lan.pcap        Xiaomi miIO polls on UDP 54321; the hello reply leaks the token");
             return ExitCode::from(2);
         }
     };
@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         eprintln!("phonehome-samples: cannot create {}: {e}", dir.display());
         return ExitCode::from(1);
     }
-    let samples = [("tuya-discovery.pcap", scenarios::tuya_discovery(&scenarios::demo_devices(), 4))];
+    let samples = [
+        ("tuya-discovery.pcap", scenarios::tuya_discovery(&scenarios::demo_devices(), 4)),
+        ("miio-lan.pcap", phonehome_samples::miio::miio_lan(&phonehome_samples::miio::demo_device(), 3)),
+    ];
     for (name, cap) in samples {
         let path = dir.join(name);
         // Written whole to a temporary name, then renamed.

@@ -49,7 +49,10 @@ impl Transactions {
         }
         if let Some((req, at)) = self.pending.remove(&(!dir, id)) {
             self.links.insert((req, id), Link::ResponseIn(frame));
-            self.links.insert((frame, id), Link::RequestIn { frame: req, seconds: (time - at).max(0.0) });
+            // Capture times are f64 seconds since the epoch, good to a few
+            // tenths of a microsecond: the difference is rounded to the µs.
+            let seconds = ((time - at).max(0.0) * 1e6).round() / 1e6;
+            self.links.insert((frame, id), Link::RequestIn { frame: req, seconds });
         }
     }
 
@@ -66,14 +69,14 @@ mod tests {
     fn pairs_by_id_and_direction() {
         let mut t = Transactions::default();
         t.request(false, 1, 3, 10.0);
-        t.request(false, 2, 4, 10.5);
+        t.request(false, 2, 4, 1_704_067_200.003);
         t.response(false, 1, 5, 11.0); // same direction: not an answer
-        t.response(true, 2, 6, 10.75);
+        t.response(true, 2, 6, 1_704_067_200.034);
         t.response(true, 1, 7, 12.0);
         assert_eq!(t.link(3, 1), Some(Link::ResponseIn(7)));
         assert_eq!(t.link(7, 1), Some(Link::RequestIn { frame: 3, seconds: 2.0 }));
         assert_eq!(t.link(4, 2), Some(Link::ResponseIn(6)));
-        assert_eq!(t.link(6, 2), Some(Link::RequestIn { frame: 4, seconds: 0.25 }));
+        assert_eq!(t.link(6, 2), Some(Link::RequestIn { frame: 4, seconds: 0.031 }));
         assert_eq!(t.link(5, 1), None);
         // A repeated id later pairs anew.
         t.request(false, 1, 20, 30.0);
