@@ -8,6 +8,7 @@
 pub mod crypto;
 pub mod iotc;
 pub mod json;
+pub mod miio;
 pub mod pppp;
 pub mod spec;
 pub mod tree;
@@ -115,7 +116,7 @@ pub trait Dissector: Sync {
 
 /// Every protocol of the plugin, in registration order.
 pub fn protocols() -> &'static [&'static dyn Dissector] {
-    static ALL: [&dyn Dissector; 3] = [&tuya::TUYA, &iotc::IOTC, &pppp::PPPP];
+    static ALL: [&dyn Dissector; 4] = [&tuya::TUYA, &miio::MIIO, &iotc::IOTC, &pppp::PPPP];
     &ALL
 }
 

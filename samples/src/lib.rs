@@ -3,6 +3,7 @@
 //! as pcap. The sample generator and the end-to-end tests both build their
 //! captures with this, from the dissector's own frame encoders.
 
+pub mod miio;
 pub mod p2p;
 pub mod scenarios;
 
