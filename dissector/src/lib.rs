@@ -97,6 +97,14 @@ pub trait Dissector: Sync {
         false
     }
 
+    /// TCP ports this protocol shares with a built-in dissector (the miIO
+    /// cloud channel on HTTP's port 80): a stream there is ours only when its
+    /// first bytes pass [`Dissector::looks_like`]; any other stream goes to
+    /// the dissector that had the port before.
+    fn shared_tcp_ports(&self) -> &'static [u16] {
+        &[]
+    }
+
     /// Length of the PDU at the start of `data` (TCP reassembly).
     fn pdu_len(&self, _data: &[u8]) -> PduLen {
         PduLen::NotMine

@@ -279,14 +279,29 @@ fn check_cloud_rows(cap: &std::path::Path, frames: &[Vec<u8>], opts: &[&str]) {
     assert_eq!(rows[4][6], text(4));
 }
 
-/// TCP 80 is HTTP's in Wireshark 4.0 and HTTP takes the stream before any
-/// heuristic runs (the magic "!1" looks like text): Decode As, or the
-/// heuristic with TCP's "try heuristic sub-dissectors first".
+/// TCP 80 is HTTP's: the plugin shares the port, claiming a stream that
+/// starts with miIO messages and leaving every other stream to HTTP. Decode
+/// As still works too.
 #[test]
-fn cloud_channel_on_tcp_80_with_decode_as_or_heuristics_first() {
+fn cloud_channel_on_tcp_80_by_default_and_with_decode_as() {
     let (cap, frames) = cloud_stream("cloud-tcp80.pcap", 80);
+    check_cloud_rows(&cap, &frames, &[]);
     check_cloud_rows(&cap, &frames, &["-d", "tcp.port==80,miio"]);
-    check_cloud_rows(&cap, &frames, &["-o", "tcp.try_heuristic_first:TRUE"]);
+}
+
+/// Sharing port 80 must not take it from HTTP.
+#[test]
+fn http_on_tcp_80_stays_http() {
+    let mut cap = Capture::new();
+    cap.tcp(plug(), 41001, cloud(), 80)
+        .client(b"GET /gslb?tver=2 HTTP/1.1\r\nHost: ot.io.mi.com\r\n\r\n")
+        .server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let path = write_capture("http-tcp80.pcap", &cap);
+    let rows = tshark().fields(&path, &[], Some("tcp.len > 0"), &["_ws.col.Protocol", "http.host", "miio"]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][..2], ["HTTP".to_string(), "ot.io.mi.com".to_string()], "{rows:?}");
+    assert_eq!(rows[1][0], "HTTP", "{rows:?}");
+    assert!(rows.iter().all(|r| r[2].is_empty()), "no miIO on plain HTTP: {rows:?}");
 }
 
 /// On a port nobody registered, the heuristic alone finds the stream.

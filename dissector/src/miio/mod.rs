@@ -69,8 +69,8 @@ static SPEC: ProtocolSpec = ProtocolSpec {
     fields: FIELDS,
     experts: EXPERTS,
     udp_ports: "8053,54321",
-    // TCP 80 belongs to HTTP: the cloud channel there is found by the
-    // heuristic (or Decode As), not by port.
+    // TCP 80 belongs to HTTP: the cloud channel there is claimed stream by
+    // stream (see `shared_tcp_ports`), elsewhere by the heuristic.
     tcp_ports: "",
     heuristic_udp: true,
     heuristic_tcp: true,
@@ -89,6 +89,11 @@ impl Dissector for Miio {
 
     fn looks_like(&self, data: &[u8]) -> bool {
         frame::looks_like(data)
+    }
+
+    /// The Xiaomi cloud channel (ot.io.mi.com) on HTTP's port.
+    fn shared_tcp_ports(&self) -> &'static [u16] {
+        &[80]
     }
 
     fn pdu_len(&self, data: &[u8]) -> PduLen {
