@@ -12,8 +12,10 @@ by tinytuya (PyPI, pinned in requirements.txt):
   before it is printed, so a frame tinytuya would reject never reaches a test.
 
 usage: tuya_peer.py VERSION LOCAL_KEY DEV_ID DEVICE_IP
-prints JSON: {"version", "session_key", "discovery": hex,
-              "frames": [{"from": "client"|"device", "cmd", "hex", "json"}]}
+prints JSON: {"version", "session_key",
+              "frames": [{"from": "client"|"device", "cmd", "hex", "json"}],
+              "discovery": hex, "announce": its JSON,
+              "req_devinfo": hex (UDP 7000 request), "request": its JSON}
 """
 
 import json
@@ -87,6 +89,12 @@ else:
                                          0, True, H.PREFIX_55AA_VALUE, None))
 assert json.loads(decrypt_udp(discovery)) == json.loads(announce)
 
+# What tinytuya's scanner broadcasts to UDP 7000 to wake 3.5 devices.
+request = json.dumps({"from": "app", "ip": "192.168.1.2"}).encode()
+req_devinfo = pack_message(TuyaMessage(0, tinytuya.REQ_DEVINFO, None, request, 0, True, H.PREFIX_6699_VALUE, True),
+                           hmac_key=udpkey)
+assert json.loads(decrypt_udp(req_devinfo)) == json.loads(request)
+
 if v >= 3.4:
     start = client._negotiate_session_key_generate_step_1()
     emit("client", start.cmd, client._encode_message(start))
@@ -110,4 +118,6 @@ device_json(0, tinytuya.STATUS, {"devId": dev_id, "dps": {"1": False}, "t": 1700
 client_sends(tinytuya.HEART_BEAT)
 
 session_key = client.local_key.hex() if v >= 3.4 else None
-print(json.dumps({"version": version, "session_key": session_key, "discovery": discovery.hex(), "frames": frames}))
+print(json.dumps({"version": version, "session_key": session_key, "frames": frames,
+                  "discovery": discovery.hex(), "announce": announce.decode(),
+                  "req_devinfo": req_devinfo.hex(), "request": request.decode()}))

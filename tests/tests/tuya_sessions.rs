@@ -308,6 +308,34 @@ fn filters_on_datapoints_and_json() {
     assert!(count(&[], "tuya.key_needed") > 0);
 }
 
+/// 3.5 discovery: a 6699 frame on UDP 6667 and tinytuya's REQ_DEVINFO
+/// request on UDP 7000, both GCM under the public discovery key.
+#[test]
+fn gcm_discovery_on_6667_and_7000() {
+    let out = run_peer("tuya_peer.py", &["3.5", KEY, DEV, "192.168.1.20"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let device = Host::new([2, 0, 0, 0, 0, 0x14], DEVICE);
+    let app = Host::new([2, 0, 0, 0, 0, 0x02], [192, 168, 1, 2]);
+    let mut cap = Capture::new();
+    cap.udp(app, 40001, Host::broadcast(), 7000, &unhex(v["req_devinfo"].as_str().unwrap()));
+    cap.udp(device, 49154, Host::broadcast(), 6667, &unhex(v["discovery"].as_str().unwrap()));
+    let path = write_capture("tuya-gcm-discovery.pcap", &cap);
+    let rows = tshark().fields(&path, &[], Some("tuya"), &["tuya.cmd", "tuya.checksum.status", "tuya.gw_id", "tuya.version", "tuya.key"]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][..2], ["0x00000025".to_string(), "1".into()]);
+    assert_eq!(rows[1][..4], ["0x00000013".to_string(), "1".into(), DEV.into(), "3.5".into()]);
+    assert!(rows.iter().all(|r| r[4].starts_with("public discovery key 6c1ec8e2bb9bb59ab50b0daf649b410a")));
+    let json = pdus_udp(&path);
+    assert_eq!(json, [v["request"].as_str().unwrap(), v["announce"].as_str().unwrap()]);
+}
+
+/// tuya.json of every UDP frame (no commas to fear: one JSON per datagram).
+fn pdus_udp(path: &std::path::Path) -> Vec<String> {
+    let out = tshark().run_ok(path, &["-Y", "tuya", "-T", "json", "-j", "tuya"]);
+    let packets: Value = serde_json::from_str(&out).unwrap();
+    packets.as_array().unwrap().iter().map(|p| p["_source"]["layers"]["tuya"]["tuya.json"].as_str().unwrap().to_string()).collect()
+}
+
 /// A session on another port is found by the TCP heuristic.
 #[test]
 fn heuristic_finds_a_session_on_another_port() {
