@@ -58,7 +58,7 @@ pub fn cbc_encrypt(key: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Vec<u8> {
 
 /// AES-128-ECB encryption of whole blocks without padding (key derivations).
 pub fn ecb_encrypt_blocks(key: &[u8; 16], data: &[u8]) -> Option<Vec<u8>> {
-    if data.len() % 16 != 0 {
+    if !data.len().is_multiple_of(16) {
         return None;
     }
     ecb::Encryptor::<aes::Aes128>::new(key.into())

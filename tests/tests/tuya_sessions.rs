@@ -344,3 +344,31 @@ fn heuristic_finds_a_session_on_another_port() {
     let opt = key_opt(KEY);
     assert_eq!(decoded(pdus(&cap, &["-o", &opt], &DECODED)), expected(&s, "1"));
 }
+
+/// A rough figure for the report (run with `--ignored --nocapture`):
+/// 1000 3.4 and 3.5 sessions through tshark, with and without the key.
+#[test]
+#[ignore]
+fn throughput() {
+    for version in ["3.4", "3.5"] {
+        let s = session(version);
+        let device = Host::new([2, 0, 0, 0, 0, 0x14], DEVICE);
+        let app = Host::new([2, 0, 0, 0, 0, 0x02], [192, 168, 1, 2]);
+        let mut cap = Capture::new();
+        for n in 0..1000u16 {
+            let mut flow = cap.tcp(app, 20000 + n, device, 6668);
+            for f in &s.frames {
+                flow.send(usize::from(f.from_device), &f.bytes, &[]);
+            }
+        }
+        let path = write_capture(&format!("tuya-{version}-many.pcap"), &cap);
+        let opt = key_opt(KEY);
+        for opts in [vec![], vec!["-o", opt.as_str()]] {
+            let mut args = opts.clone();
+            args.extend(["-Y", "tuya.json", "-T", "fields", "-e", "frame.number"]);
+            let start = std::time::Instant::now();
+            let rows = tshark().run_ok(&path, &args).lines().count();
+            eprintln!("{version} {} frames, key {}: {:?}, {rows} with JSON", cap.len(), !opts.is_empty(), start.elapsed());
+        }
+    }
+}
