@@ -46,6 +46,7 @@ typedef gboolean ph_bool;
 #define PH_MAX_PROTOS 8
 #define PH_MAX_COLUMNS 4
 #define PH_MAX_DEPTH 32
+#define PH_MAX_SHARED_PORTS 4
 
 typedef struct {
     char *c[PH_MAX_COLUMNS];
@@ -61,6 +62,8 @@ typedef struct {
     expert_field *ei;           /* one per expert, then "malformed" */
     dissector_handle_t udp_handle;
     dissector_handle_t tcp_handle;
+    guint32 shared_ports[PH_MAX_SHARED_PORTS]; /* TCP ports shared with others */
+    dissector_handle_t previous[PH_MAX_SHARED_PORTS]; /* who had each port before */
     PhSlot *capture;            /* per-capture-file state */
     ph_row_t *rows;             /* the key table (UAT) */
     guint n_rows;
@@ -320,16 +323,30 @@ static int dissect_tcp_stream(ph_proto_t *p, tvbuff_t *tvb, packet_info *pinfo, 
     return tvb_captured_length(tvb);
 }
 
-static int dissect_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data, void *cb_data)
-{
-    (void)data;
-    return dissect_tcp_stream((ph_proto_t *)cb_data, tvb, pinfo, tree);
-}
-
 static ph_bool looks_like(ph_proto_t *p, tvbuff_t *tvb)
 {
     guint len = tvb_captured_length(tvb);
     return len > 0 && ph_looks_like(p->idx, tvb_get_ptr(tvb, 0, len), len);
+}
+
+/* On a TCP port shared with a built-in dissector (miIO's cloud channel on
+ * HTTP's port 80), a stream that starts like ours becomes ours for good;
+ * any other stream goes to the dissector that had the port before. */
+static int dissect_tcp(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data, void *cb_data)
+{
+    ph_proto_t *p = (ph_proto_t *)cb_data;
+    for (size_t i = 0; i < PH_MAX_SHARED_PORTS; i++) {
+        if (!p->previous[i] || p->shared_ports[i] != pinfo->match_uint)
+            continue;
+        conversation_t *conv = find_or_create_conversation(pinfo);
+        if (conversation_get_dissector(conv, pinfo->num) == p->tcp_handle)
+            break; /* claimed earlier in the stream */
+        if (!looks_like(p, tvb))
+            return call_dissector_only(p->previous[i], tvb, pinfo, tree, data);
+        conversation_set_dissector(conv, p->tcp_handle);
+        break;
+    }
+    return dissect_tcp_stream(p, tvb, pinfo, tree);
 }
 
 static ph_bool heur_udp(ph_proto_t *p, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
@@ -585,6 +602,7 @@ static void register_one(ph_proto_t *p)
     p->udp_handle = register_dissector_with_data(info->filter_name, dissect_udp, p->proto, p);
     char *tcp_name = g_strdup_printf("%s.tcp", info->filter_name);
     p->tcp_handle = register_dissector_with_data(tcp_name, dissect_tcp, p->proto, p);
+
 }
 
 static void init_captures(void)
@@ -624,6 +642,15 @@ static void handoff_all(void)
         /* With a preference each, and in Decode As. */
         dissector_add_uint_range_with_preference("udp.port", info->udp_ports, p->udp_handle);
         dissector_add_uint_range_with_preference("tcp.port", info->tcp_ports, p->tcp_handle);
+        /* Handoffs of built-in dissectors ran before ours, so the port's
+         * owner is known here. */
+        dissector_table_t tcp_ports = find_dissector_table("tcp.port");
+        for (size_t j = 0; j < info->n_shared_tcp_ports && j < PH_MAX_SHARED_PORTS; j++) {
+            guint32 port = info->shared_tcp_ports[j];
+            p->shared_ports[j] = port;
+            p->previous[j] = dissector_get_uint_handle(tcp_ports, port);
+            dissector_add_uint("tcp.port", port, p->tcp_handle);
+        }
         if (info->heuristic_udp)
             heur_dissector_add("udp", trampolines[i].heur_udp, info->name,
                                g_strdup_printf("%s_udp", info->filter_name), p->proto, HEURISTIC_ENABLE);

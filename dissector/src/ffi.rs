@@ -66,6 +66,9 @@ pub struct PhProtoInfo {
     pub tcp_ports: *const c_char,
     pub heuristic_udp: bool,
     pub heuristic_tcp: bool,
+    /// TCP ports shared with the dissector that had them before.
+    pub shared_tcp_ports: *const u16,
+    pub n_shared_tcp_ports: usize,
     pub tcp_header_len: u32,
     /// NULL when the protocol has no table.
     pub table_name: *const c_char,
@@ -241,6 +244,8 @@ fn proto_info(d: &dyn Dissector) -> PhProtoInfo {
         tcp_ports: leak_str(spec.tcp_ports),
         heuristic_udp: spec.heuristic_udp,
         heuristic_tcp: spec.heuristic_tcp,
+        shared_tcp_ports: d.shared_tcp_ports().as_ptr(),
+        n_shared_tcp_ports: d.shared_tcp_ports().len(),
         tcp_header_len: spec.tcp_header_len,
         table_name: table.map_or(ptr::null(), |t| leak_str(t.name)),
         table_title: table.map_or(ptr::null(), |t| leak_str(t.title)),

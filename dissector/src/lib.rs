@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod fuzzing;
 pub mod iotc;
 pub mod json;
+pub mod miio;
 pub mod pppp;
 pub mod spec;
 pub mod tree;
@@ -97,6 +98,14 @@ pub trait Dissector: Sync {
         false
     }
 
+    /// TCP ports this protocol shares with a built-in dissector (the miIO
+    /// cloud channel on HTTP's port 80): a stream there is ours only when its
+    /// first bytes pass [`Dissector::looks_like`]; any other stream goes to
+    /// the dissector that had the port before.
+    fn shared_tcp_ports(&self) -> &'static [u16] {
+        &[]
+    }
+
     /// Length of the PDU at the start of `data` (TCP reassembly).
     fn pdu_len(&self, _data: &[u8]) -> PduLen {
         PduLen::NotMine
@@ -116,7 +125,7 @@ pub trait Dissector: Sync {
 
 /// Every protocol of the plugin, in registration order.
 pub fn protocols() -> &'static [&'static dyn Dissector] {
-    static ALL: [&dyn Dissector; 3] = [&tuya::TUYA, &iotc::IOTC, &pppp::PPPP];
+    static ALL: [&dyn Dissector; 4] = [&tuya::TUYA, &miio::MIIO, &iotc::IOTC, &pppp::PPPP];
     &ALL
 }
 

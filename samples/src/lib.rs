@@ -4,6 +4,7 @@
 //! captures with this, from the dissector's own frame encoders.
 
 pub mod corpus;
+pub mod miio;
 pub mod p2p;
 pub mod scenarios;
 

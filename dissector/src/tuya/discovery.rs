@@ -24,6 +24,8 @@ pub fn encrypt(plaintext: &[u8]) -> Vec<u8> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Announcement {
     pub gw_id: Option<String>,
+    /// `devId`, in session payloads rather than announcements.
+    pub dev_id: Option<String>,
     pub ip: Option<String>,
     pub product_key: Option<String>,
     pub version: Option<String>,
@@ -34,6 +36,7 @@ impl Announcement {
         let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
         Announcement {
             gw_id: text("gwId"),
+            dev_id: text("devId"),
             ip: text("ip"),
             product_key: text("productKey"),
             version: text("version"),

@@ -177,21 +177,97 @@ pub fn crc32(frame_up_to_crc: &[u8]) -> u32 {
     crc32fast::hash(frame_up_to_crc)
 }
 
-/// Builds a 55AA frame with a CRC32 trailer (3.1–3.3 and discovery).
-pub fn encode_55aa_crc(seq: u32, cmd: u32, retcode: Option<u32>, payload: &[u8]) -> Vec<u8> {
+/// Whether the 4 bytes before the suffix of a 55AA frame are the CRC32 of
+/// what precedes them (3.1–3.3); otherwise the trailer may be an HMAC (3.4).
+pub fn crc_matches(data: &[u8], f: &Frame) -> bool {
+    let crc_at = f.suffix - CRC_LEN;
+    crc_at >= f.body && crc32(&data[..crc_at]) == be32(data, crc_at)
+}
+
+/// The parts of a 6699 frame: additional authenticated data (header after
+/// the prefix), IV, ciphertext and tag, as offsets into the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcmParts {
+    pub iv: usize,
+    pub ciphertext: usize,
+    pub tag: usize,
+}
+
+impl GcmParts {
+    pub const AAD: std::ops::Range<usize> = 4..HEADER_6699;
+
+    pub fn of(f: &Frame) -> GcmParts {
+        // parse() guarantees length >= IV + tag.
+        GcmParts { iv: f.body, ciphertext: f.body + GCM_IV_LEN, tag: f.suffix - GCM_TAG_LEN }
+    }
+
+    pub fn iv<'a>(&self, data: &'a [u8]) -> &'a [u8; GCM_IV_LEN] {
+        data[self.iv..self.ciphertext].try_into().expect("12 bytes")
+    }
+
+    pub fn tag<'a>(&self, data: &'a [u8]) -> &'a [u8; GCM_TAG_LEN] {
+        data[self.tag..self.tag + GCM_TAG_LEN].try_into().expect("16 bytes")
+    }
+
+    /// Decrypts and authenticates the frame with `key`.
+    pub fn open(&self, data: &[u8], key: &[u8; 16]) -> Option<Vec<u8>> {
+        crate::crypto::gcm_decrypt(key, self.iv(data), &data[Self::AAD], &data[self.ciphertext..self.tag], self.tag(data))
+    }
+}
+
+/// Builds a 55AA frame: CRC32 trailer (3.1–3.3 and discovery) without
+/// `hmac_key`, HMAC-SHA256 trailer (3.4) with it.
+fn encode_55aa(seq: u32, cmd: u32, retcode: Option<u32>, payload: &[u8], hmac_key: Option<&[u8]>) -> Vec<u8> {
     let body_len = retcode.map_or(0, |_| 4) + payload.len();
-    let mut out = Vec::with_capacity(HEADER_55AA + body_len + CRC_LEN + 4);
+    let trailer = if hmac_key.is_some() { HMAC_LEN } else { CRC_LEN };
+    let mut out = Vec::with_capacity(HEADER_55AA + body_len + trailer + 4);
     out.extend_from_slice(&PREFIX_55AA);
     out.extend_from_slice(&seq.to_be_bytes());
     out.extend_from_slice(&cmd.to_be_bytes());
-    out.extend_from_slice(&((body_len + CRC_LEN + 4) as u32).to_be_bytes());
+    out.extend_from_slice(&((body_len + trailer + 4) as u32).to_be_bytes());
     if let Some(rc) = retcode {
         out.extend_from_slice(&rc.to_be_bytes());
     }
     out.extend_from_slice(payload);
-    let crc = crc32(&out);
-    out.extend_from_slice(&crc.to_be_bytes());
+    match hmac_key {
+        Some(key) => {
+            let mac = crate::crypto::hmac_sha256(key, &[&out]);
+            out.extend_from_slice(&mac);
+        }
+        None => {
+            let crc = crc32(&out);
+            out.extend_from_slice(&crc.to_be_bytes());
+        }
+    }
     out.extend_from_slice(&SUFFIX_55AA);
+    out
+}
+
+/// Builds a 55AA frame with a CRC32 trailer (3.1–3.3 and discovery).
+pub fn encode_55aa_crc(seq: u32, cmd: u32, retcode: Option<u32>, payload: &[u8]) -> Vec<u8> {
+    encode_55aa(seq, cmd, retcode, payload, None)
+}
+
+/// Builds a 55AA frame with an HMAC-SHA256 trailer keyed with `key` (3.4).
+pub fn encode_55aa_hmac(seq: u32, cmd: u32, retcode: Option<u32>, payload: &[u8], key: &[u8; 16]) -> Vec<u8> {
+    encode_55aa(seq, cmd, retcode, payload, Some(key))
+}
+
+/// Builds a 6699 frame (3.5): `plaintext` (retcode and version header
+/// included, if any) sealed with AES-GCM under `key`.
+pub fn encode_6699(seq: u32, cmd: u32, iv: &[u8; 12], plaintext: &[u8], key: &[u8; 16]) -> Vec<u8> {
+    let length = GCM_IV_LEN + plaintext.len() + GCM_TAG_LEN;
+    let mut out = Vec::with_capacity(HEADER_6699 + length + 4);
+    out.extend_from_slice(&PREFIX_6699);
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&cmd.to_be_bytes());
+    out.extend_from_slice(&(length as u32).to_be_bytes());
+    let (ct, tag) = crate::crypto::gcm_encrypt(key, iv, &out[GcmParts::AAD], plaintext);
+    out.extend_from_slice(iv);
+    out.extend_from_slice(&ct);
+    out.extend_from_slice(&tag);
+    out.extend_from_slice(&SUFFIX_6699);
     out
 }
 
@@ -210,6 +286,31 @@ mod tests {
         assert!(has_retcode(&f[16..]));
         let crc_at = f.len() - 8;
         assert_eq!(be32(&f, crc_at), crc32(&f[..crc_at]));
+    }
+
+    #[test]
+    fn hmac_and_gcm_frames_round_trip() {
+        let key = *b"0123456789abcdef";
+        let f = encode_55aa_hmac(3, 0x10, None, &[0x11; 32], &key);
+        let p = parse(&f).unwrap();
+        assert!(!crc_matches(&f, &p));
+        let mac_at = p.suffix - HMAC_LEN;
+        assert_eq!(&f[mac_at..p.suffix], &crate::crypto::hmac_sha256(&key, &[&f[..mac_at]]));
+        assert!(crc_matches(&encode_55aa_crc(1, 8, None, b"{}"), &parse(&encode_55aa_crc(1, 8, None, b"{}")).unwrap()));
+
+        let g = encode_6699(9, 8, b"0123456789ab", b"\0\0\0\0{\"dps\":{}}", &key);
+        let p = parse(&g).unwrap();
+        assert_eq!((p.framing, p.seq, p.cmd, p.total_len()), (Framing::V6699, 9, 8, g.len()));
+        assert_eq!(pdu_len(&g), PduLen::Len(g.len()));
+        let parts = GcmParts::of(&p);
+        assert_eq!(parts.open(&g, &key).unwrap(), b"\0\0\0\0{\"dps\":{}}");
+        assert_eq!(parts.open(&g, b"fedcba9876543210"), None);
+        let mut bad = g.clone();
+        bad[9] ^= 1; // seqno is authenticated
+        assert_eq!(GcmParts::of(&parse(&bad).unwrap()).open(&bad, &key), None);
+        for cut in 0..g.len() {
+            assert!(parse(&g[..cut]).is_err());
+        }
     }
 
     #[test]
