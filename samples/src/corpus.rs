@@ -6,7 +6,7 @@
 use etherparse::{SlicedPacket, TransportSlice};
 pub use phonehome::fuzzing::protocol;
 
-use crate::{p2p, scenarios, Capture};
+use crate::{miio, p2p, scenarios, tuya_sessions, Capture};
 
 /// User PSK of the PPPP sample (the datagram no published PSK opens).
 pub const PPPP_USER_PSK: &str = "MyVendorPSK";
@@ -28,8 +28,10 @@ pub fn samples() -> Vec<Sample> {
             name: "tuya-discovery.pcap",
             capture: scenarios::tuya_discovery(&scenarios::demo_devices(), 2),
         },
+        Sample { protocol: "tuya", name: "tuya-sessions.pcap", capture: tuya_sessions::tuya_sessions(3) },
         Sample { protocol: "iotc", name: "iotc-session.pcap", capture: p2p::iotc_session() },
         Sample { protocol: "pppp", name: "pppp-session.pcap", capture: p2p::pppp_session(PPPP_USER_PSK) },
+        Sample { protocol: "miio", name: "miio-lan.pcap", capture: miio::miio_lan(&miio::demo_device(), 3) },
     ]
 }
 
@@ -47,7 +49,15 @@ pub fn keys() -> Vec<Keys> {
     vec![
         Keys {
             protocol: "tuya",
-            table: scenarios::demo_devices().iter().map(|d| row(&[d.gw_id, "0123456789abcdef"])).collect(),
+            table: tuya_sessions::devices()
+                .iter()
+                .map(|d| row(&[d.dev_id, std::str::from_utf8(&d.local_key).expect("ASCII key")]))
+                .collect(),
+            prefs: vec![],
+        },
+        Keys {
+            protocol: "miio",
+            table: vec![row(&[&miio::demo_device().device_id.to_string(), &phonehome::crypto::hex(&miio::demo_device().token)])],
             prefs: vec![],
         },
         Keys { protocol: "pppp", table: vec![], prefs: vec![("psk", PPPP_USER_PSK.to_string())] },
@@ -112,9 +122,16 @@ impl Capture {
     }
 }
 
-/// Fuzz seeds: each sample's payloads, by protocol.
+/// Fuzz seeds: each sample's payloads, by protocol, and each Tuya session
+/// as one stream (the fuzz harness walks it frame by frame in one
+/// conversation, so session keys get negotiated and used).
 pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
-    samples().into_iter().flat_map(|s| s.capture.payloads().into_iter().map(move |p| (s.protocol, p))).collect()
+    let mut seeds: Vec<(&'static str, Vec<u8>)> =
+        samples().into_iter().flat_map(|s| s.capture.payloads().into_iter().map(move |p| (s.protocol, p))).collect();
+    for d in tuya_sessions::devices() {
+        seeds.push(("tuya", tuya_sessions::session_frames(&d, 2).into_iter().flat_map(|(_, f)| f).collect()));
+    }
+    seeds
 }
 
 #[cfg(test)]
@@ -132,6 +149,30 @@ mod tests {
         let seeds = seeds();
         for s in samples() {
             assert!(seeds.iter().any(|(p, _)| *p == s.protocol), "no seeds for {}", s.protocol);
+        }
+    }
+
+    #[test]
+    fn tuya_sessions_decrypt_with_the_configured_keys() {
+        use phonehome::tree::Item;
+        use phonehome::{Packet, Slot, State, Transport};
+        configure_dissectors();
+        let tuya = protocol("tuya").unwrap();
+        let json = tuya.spec().fields.iter().position(|f| f.abbrev == "tuya.json").unwrap() as u32;
+        for d in tuya_sessions::devices() {
+            let (mut conv, mut cap) = (Slot::default(), Slot::default());
+            let mut decrypted = 0;
+            for (from, frame) in tuya_sessions::session_frames(&d, 2) {
+                let (src, dst) = (Some(crate::tuya_sessions::app().ip.into()), Some(d.host.ip.into()));
+                let (src, dst, src_port, dst_port) = if from == 0 { (src, dst, 50000, 6668) } else { (dst, src, 6668, 50000) };
+                let pkt = Packet { transport: Transport::Tcp, src, dst, src_port, dst_port, ..Packet::default() };
+                let mut t = phonehome::Tree::new();
+                assert!(tuya.dissect(&pkt, &frame, &mut State { conversation: &mut conv, capture: &mut cap }, &mut t));
+                assert!(t.malformed.is_none(), "{:?}: {:?}", d.version, t.malformed);
+                decrypted += t.items.iter().filter(|i| matches!(i, Item::Field { field, .. } if *field == json)).count();
+            }
+            // Two control/status exchanges, each side's JSON decrypted.
+            assert_eq!(decrypted, 4, "{:?}", d.version);
         }
     }
 

@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod miio;
 pub mod p2p;
 pub mod scenarios;
+pub mod tuya_sessions;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
