@@ -233,6 +233,11 @@ impl Loader<'_> {
             return Err(Error::ProfileFile { file: path.into(), message: "include cycle".into() });
         }
         self.seen.insert(canonical.clone());
+        let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        if size > MAX_PROFILE_BYTES {
+            let message = format!("{size} bytes; a profile has at most {MAX_PROFILE_BYTES}");
+            return Err(Error::ProfileFile { file: path.into(), message });
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let (raw, name, description) = parse_file(&text, path, self.catalog)?;
         let includes: Vec<String> = raw.include.iter().map(|i| i.0.clone()).collect();
@@ -264,7 +269,55 @@ fn find_include(from: &Path, include: &str) -> Option<PathBuf> {
     start.ancestors().map(|dir| dir.join(format!("{include}.yaml"))).find(|p| p.is_file())
 }
 
+/// Profiles are a few KB; anything past this is refused before parsing.
+pub const MAX_PROFILE_BYTES: u64 = 4 << 20;
+/// Deeper YAML nesting than this is refused before parsing: the YAML
+/// parser's time grows with the square of the depth (100 000 `[` took
+/// over a minute), and no profile nests more than a few levels.
+pub const MAX_NESTING: usize = 64;
+
+/// The first place (line, column, 1-based) where `text` nests deeper than
+/// [`MAX_NESTING`]: flow brackets outside quotes and comments, or block
+/// nesting (indentation, or `- ` / `? ` items opened on one line).
+fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let mut flow = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let mut block = indent;
+        let mut rest = &line[indent..];
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+            block += 2;
+            rest = r.trim_start_matches(' ');
+        }
+        if block / 2 > MAX_NESTING {
+            return Some((n + 1, 1));
+        }
+        let mut quote: Option<char> = None;
+        for (col, c) in line.char_indices() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') => break,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    if flow > MAX_NESTING {
+                        return Some((n + 1, col + 1));
+                    }
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
 fn parse_file(text: &str, file: &Path, catalog: Option<&Catalog>) -> Result<(ProfileFile, Name, Option<Text>), Error> {
+    if let Some((line, column)) = too_deep(text) {
+        let message = format!("nested deeper than {MAX_NESTING} levels");
+        return Err(Error::Profile { file: file.into(), line, column, message });
+    }
     let raw = protocols::with_catalog(catalog, || serde_yaml_ng::from_str::<ProfileFile>(text)).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
         Error::Profile { file: file.into(), line, column, message: strip_location(&e.to_string()) }
