@@ -9,7 +9,8 @@
 # the corpus, Tuya sessions 3.3/3.4/3.5 with keys, Kalay, PPPP and miIO with
 # a token, new conversations each round, with DNS, HTTP and random UDP.
 # Each case runs REPS times, alternating with and without the plugin; the
-# best time and the peak RSS (/usr/bin/time) of each side are reported.
+# best CPU time (user + system: steadier than wall time on a shared
+# machine) and the peak RSS (/usr/bin/time) of each side are reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 frames=${BENCH_FRAMES:-1000000}
@@ -36,13 +37,13 @@ if [ "$(id -u)" = 0 ]; then
     as=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
 fi
 
-# run HOME ARGS...: prints "seconds peak-KiB" of one tshark run.
+# run HOME ARGS...: prints "cpu-seconds peak-KiB" of one tshark run.
 run() {
     local home=$1; shift
-    /usr/bin/time -f '%e %M' -o "$work/time" "${as[@]}" env HOME="$work/$home" LC_ALL=C \
+    /usr/bin/time -f '%U %S %M' -o "$work/time" "${as[@]}" env HOME="$work/$home" LC_ALL=C \
         tshark -r - "$@" <"$cap" >"$work/out-$home" 2>"$work/err-$home" || {
         echo "tshark failed ($home): $(head -3 "$work/err-$home")" >&2; exit 1; }
-    tail -1 "$work/time"
+    awk '{printf "%.2f %d\n", $1 + $2, $3}' "$work/time"
 }
 
 # case NAME "ARGS with" "ARGS without": best of REPS, alternating sides.
@@ -62,7 +63,7 @@ bench() {
 }
 
 echo "capture: $cap ($(capinfos -c -M "$cap" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}') frames, $(du -m "$cap" | cut -f1) MB); best of $reps"
-printf '%-46s %9s %9s %7s %10s %10s %7s %9s\n' case "s with" "s w/o" ratio "MiB with" "MiB w/o" ratio "rows"
+printf '%-46s %9s %9s %7s %10s %10s %7s %9s\n' case "cpu with" "cpu w/o" ratio "MiB with" "MiB w/o" ratio "rows"
 common="-T fields -e frame.number -e ip.src -e ip.dst -e udp.dstport -e tcp.dstport -e _ws.col.Protocol"
 bench "-T fields (built-in fields + Protocol column)" "$common" "$common"
 ports="-Y 'tcp.port == 6668 || udp.port in {6667, 10001, 32100, 32108, 32761, 54321}'"

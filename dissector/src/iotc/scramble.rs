@@ -134,18 +134,7 @@ mod tests {
     use super::*;
     use crate::crypto::{hex, unhex};
 
-    /// A small deterministic generator for the property tests.
-    fn noise(seed: u64, len: usize) -> Vec<u8> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    }
+    use crate::fuzzing::noise;
 
     #[test]
     fn sixteen_zero_bytes_scramble_to_the_published_frame_key() {

@@ -315,17 +315,10 @@ mod tests {
 
     #[test]
     fn random_garbage_never_panics() {
-        // xorshift: deterministic garbage, some of it starting with the magic.
-        let mut s = 0x2545f4914f6cdd1du64;
-        for round in 0..20_000 {
+        // Deterministic garbage, some of it starting with the magic.
+        for round in 0..20_000u64 {
             let len = (round % 90) as usize;
-            let mut buf = Vec::with_capacity(len);
-            for _ in 0..len {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                buf.push(s as u8);
-            }
+            let mut buf = crate::fuzzing::noise(round, len);
             if round % 3 == 0 && len >= 2 {
                 buf[..2].copy_from_slice(&MAGIC);
             }

@@ -9,7 +9,9 @@ pub const UDP_KEY_SEED: &[u8] = b"yGAdlopoPVldABfn";
 
 /// md5("yGAdlopoPVldABfn") = 6c1ec8e2bb9bb59ab50b0daf649b410a
 pub fn udp_key() -> [u8; 16] {
-    md5(&[UDP_KEY_SEED])
+    // Computed once: it showed in the plugin's profile, once per packet.
+    static KEY: std::sync::OnceLock<[u8; 16]> = std::sync::OnceLock::new();
+    *KEY.get_or_init(|| md5(&[UDP_KEY_SEED]))
 }
 
 pub fn decrypt(ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
