@@ -223,3 +223,41 @@ fn text_that_is_not_utf8() {
     let (ok, _) = dissect("pppp", &pppp::encode(pppp::PUNCH_PKT, &uid));
     assert!(ok);
 }
+
+// ---- a GCM tag or an HMAC that fails ----------------------------------------
+
+fn checksum_status(t: &Tree) -> Option<u64> {
+    let fields = protocol("tuya").unwrap().spec().fields;
+    let status = fields.iter().position(|f| f.abbrev == "tuya.checksum.status").unwrap() as u32;
+    t.items.iter().find_map(|i| match i {
+        Item::Field { field, value: Value::Uint(v), .. } if *field == status => Some(*v),
+        _ => None,
+    })
+}
+
+#[test]
+fn failing_gcm_tags_and_hmacs_decrypt_nothing() {
+    use phonehome::tuya::commands::SESS_KEY_NEG_START;
+    let key = *b"hostile-key-0001";
+    protocol("tuya").unwrap().set_table(vec![vec!["bfhostile0000000000001".into(), "hostile-key-0001".into()]]);
+    let nonce = *b"0123456789abcdef";
+    let gcm = frame::encode_6699(1, SESS_KEY_NEG_START, &[7; 12], &nonce, &key);
+    let hmac = frame::encode_55aa_hmac(1, SESS_KEY_NEG_START, None, &ecb_encrypt(&key, &nonce), &key);
+    // On TCP (on UDP a 6699 frame is discovery, under the public key).
+    let tcp = |data: &[u8]| {
+        let (mut c, mut g) = (Slot::default(), Slot::default());
+        let pkt = Packet { transport: Transport::Tcp, ..Packet::default() };
+        dissect_checked(protocol("tuya").unwrap(), &pkt, data, &mut State { conversation: &mut c, capture: &mut g })
+    };
+    for (what, good, tamper_at) in [("GCM tag", gcm.clone(), gcm.len() - 5), ("HMAC", hmac.clone(), hmac.len() - 5)] {
+        let (ok, t) = tcp(&good);
+        assert!(ok && !t.sources.is_empty(), "{what}: the untouched frame decrypts: {:?} {:?}", expert_names("tuya", &t), t.info);
+        assert_eq!(checksum_status(&t), Some(1), "{what}: Good");
+        let mut bad = good.clone();
+        bad[tamper_at] ^= 0x01;
+        let (ok, t) = tcp(&bad);
+        assert!(ok, "{what}");
+        assert!(t.sources.is_empty(), "{what}: nothing decrypted from a frame that fails its check");
+        assert_ne!(checksum_status(&t), Some(1), "{what}: not Good");
+    }
+}
