@@ -3,7 +3,10 @@
 //! run and the benchmark all read this one list: a new protocol adds its
 //! capture and its keys here and is fuzzed, mutated and benchmarked.
 
-use etherparse::{SlicedPacket, TransportSlice};
+use std::net::Ipv4Addr;
+
+use etherparse::{NetHeaders, PacketHeaders, TransportHeader};
+use phonehome::{Packet, Transport};
 pub use phonehome::fuzzing::protocol;
 
 use crate::{miio, p2p, scenarios, tuya_sessions, Capture};
@@ -108,17 +111,39 @@ pub fn tshark_key_options() -> Vec<String> {
 }
 
 impl Capture {
+    /// Each UDP or TCP frame with a payload, as the dissectors see it: the
+    /// packet facts (addresses, ports, transport, frame number) and the
+    /// payload.
+    pub fn packets(&self) -> Vec<(Packet, Vec<u8>)> {
+        self.frames()
+            .enumerate()
+            .filter_map(|(i, frame)| {
+                let h = PacketHeaders::from_ethernet_slice(frame).ok()?;
+                let Some(NetHeaders::Ipv4(ip, _)) = h.net else { return None };
+                let (transport, src_port, dst_port) = match h.transport? {
+                    TransportHeader::Udp(u) => (Transport::Udp, u.source_port, u.destination_port),
+                    TransportHeader::Tcp(t) => (Transport::Tcp, t.source_port, t.destination_port),
+                    _ => return None,
+                };
+                let payload = h.payload.slice();
+                let pkt = Packet {
+                    frame: i as u32 + 1,
+                    transport,
+                    src: Some(Ipv4Addr::from(ip.source).into()),
+                    dst: Some(Ipv4Addr::from(ip.destination).into()),
+                    src_port,
+                    dst_port,
+                    ..Packet::default()
+                };
+                (!payload.is_empty()).then(|| (pkt, payload.to_vec()))
+            })
+            .collect()
+    }
+
     /// The UDP and TCP payloads of the capture's frames (empty ones left
     /// out), in order.
     pub fn payloads(&self) -> Vec<Vec<u8>> {
-        self.frames()
-            .filter_map(|frame| match SlicedPacket::from_ethernet(frame).ok()?.transport? {
-                TransportSlice::Udp(u) => Some(u.payload().to_vec()),
-                TransportSlice::Tcp(t) => Some(t.payload().to_vec()),
-                _ => None,
-            })
-            .filter(|p| !p.is_empty())
-            .collect()
+        self.packets().into_iter().map(|(_, p)| p).collect()
     }
 }
 

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use phonehome::tree::Tree;
-use phonehome::{Packet, Slot, State, Transport};
+use phonehome::{Packet, Slot, State};
 use phonehome_samples::{corpus, pcap_writer, Capture, Host};
 
 fn main() -> ExitCode {
@@ -148,19 +148,18 @@ fn write_capture(path: &str, frames: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Dissects `payloads` over and over for `time`, one conversation per
-/// payload list pass; returns MB/s.
-fn rate(protocol: &str, payloads: &[(Transport, Vec<u8>)], time: Duration) -> (f64, usize) {
+/// Dissects `packets` over and over for `time`, one conversation per pass
+/// (so sessions are negotiated and decrypted each pass); returns MB/s.
+fn rate(protocol: &str, packets: &[(Packet, Vec<u8>)], time: Duration) -> (f64, usize) {
     let d = corpus::protocol(protocol).expect("registered");
     let mut capture = Slot::default();
     let (mut bytes, mut n) = (0usize, 0usize);
     let start = Instant::now();
     while start.elapsed() < time {
         let mut conversation = Slot::default();
-        for (transport, p) in payloads {
-            let pkt = Packet { transport: *transport, ..Packet::default() };
+        for (pkt, p) in packets {
             let mut t = Tree::new();
-            d.dissect(&pkt, p, &mut State { conversation: &mut conversation, capture: &mut capture }, &mut t);
+            d.dissect(pkt, p, &mut State { conversation: &mut conversation, capture: &mut capture }, &mut t);
             std::hint::black_box(&t);
             bytes += p.len();
             n += 1;
@@ -173,14 +172,9 @@ fn throughput(time: Duration) -> Result<(), String> {
     corpus::configure_dissectors();
     println!("{:<34} {:>10} {:>12} {:>10}", "protocol (pure Rust, one core)", "MB/s", "PDUs/s", "avg bytes");
     for s in corpus::samples() {
-        let payloads: Vec<(Transport, Vec<u8>)> = s
-            .capture
-            .payloads()
-            .into_iter()
-            .map(|p| (if s.name.contains("sessions") { Transport::Tcp } else { Transport::Udp }, p))
-            .collect();
-        let (mbs, n) = rate(s.protocol, &payloads, time);
-        let avg = payloads.iter().map(|(_, p)| p.len()).sum::<usize>() / payloads.len().max(1);
+        let packets = s.capture.packets();
+        let (mbs, n) = rate(s.protocol, &packets, time);
+        let avg = packets.iter().map(|(_, p)| p.len()).sum::<usize>() / packets.len().max(1);
         let pdus = n as f64 / time.as_secs_f64();
         println!("{:<34} {mbs:>10.1} {pdus:>12.0} {avg:>10}", format!("{} ({})", s.protocol, s.name));
     }
