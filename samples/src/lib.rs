@@ -6,6 +6,7 @@
 pub mod miio;
 pub mod p2p;
 pub mod scenarios;
+pub mod tuya;
 
 use std::fs::File;
 use std::io::{self, BufWriter};

@@ -128,6 +128,20 @@ impl Tshark {
             .expect("tshark is needed (make deps installs it)")
     }
 
+    /// Wireshark's personal configuration folder of this tshark, where
+    /// configuration profiles go; call [`Tshark::hand_over`] after writing.
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.join(".config/wireshark")
+    }
+
+    /// Gives what the test wrote into the private HOME to `nobody`.
+    pub fn hand_over(&self) {
+        if self.as_nobody {
+            let status = Command::new("chown").args(["-R", "nobody:nogroup"]).arg(&self.home).status().unwrap();
+            assert!(status.success());
+        }
+    }
+
     /// Runs `tshark ARGS` with no capture (e.g. `-G fields`).
     pub fn run_bare(&self, args: &[&str]) -> Output {
         self.command("tshark").args(args).stdin(Stdio::null()).output().expect("tshark")
@@ -235,4 +249,17 @@ pub fn run_peer(script: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `filtergen` binary of this build (`make test` builds it in release).
+pub fn filtergen_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = ["release", "debug"]
+        .iter()
+        .map(|p| target.join(p).join("filtergen"))
+        .filter(|b| b.is_file())
+        .max_by_key(|b| fs::metadata(b).and_then(|m| m.modified()).ok());
+    bin.unwrap_or_else(|| panic!("no filtergen binary under {}: run `make build`", target.display()))
 }
