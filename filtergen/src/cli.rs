@@ -106,6 +106,9 @@ pub enum Cmd {
         #[command(flatten)]
         wireshark: WiresharkOpts,
     },
+    /// Tell what the device talks to: endpoints with periods, DNS, resolvers, NTP, broadcasts, busy hours, IoT ids.
+    #[command(after_help = "Examples:\n  filtergen report profiles/roborock-tuya.yaml captures/\n  filtergen report profiles/milight-bridge.yaml day1.pcapng.gz --format html -o report.html --geoip dbip-country-lite.mmdb\n  filtergen report profiles/roborock-tuya.yaml captures/ --utc-offset +11:00 --format markdown\n\nOne tshark pass per capture (with the phonehome plugin when it is installed), captures read in parallel. Exit 1 when a capture could not be read completely.")]
+    Report(crate::report_cmd::ReportArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -213,6 +216,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             writeln!(out, "wrote Wireshark profile {} ({} filters): open it with `wireshark -C {}`", dir.display(), contents.filters.len(), name)
                 .map_err(stdout_error)?;
             Ok(0)
+        }
+        Cmd::Report(args) => {
+            let profile = ctx.load(&args.profile)?;
+            crate::report_cmd::run(args, &profile, out, err)
         }
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);

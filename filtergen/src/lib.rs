@@ -30,3 +30,16 @@ pub mod uat;
 pub mod wsprofile;
 
 pub use error::Error;
+
+// Issue 7: report, learn, mud.
+pub mod clock;
+pub mod gather;
+pub mod geoip;
+pub mod observe;
+pub mod period;
+pub mod report;
+pub mod report_cmd;
+pub mod report_html;
+pub mod report_text;
+pub mod services;
+pub mod tshark_fields;

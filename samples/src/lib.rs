@@ -4,6 +4,7 @@
 //! captures with this, from the dissector's own frame encoders.
 
 pub mod scenarios;
+pub mod seed004;
 
 use std::fs::File;
 use std::io::{self, BufWriter};

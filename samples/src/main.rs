@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let dir = match args.as_slice() {
         [dir] if !dir.starts_with('-') => PathBuf::from(dir),
         _ => {
-            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)");
+            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)\n  seed004-hourN.pcap   six hours of a seed-004-like Roborock on Tuya firmware");
             return ExitCode::from(2);
         }
     };
@@ -18,9 +18,11 @@ fn main() -> ExitCode {
         eprintln!("phonehome-samples: cannot create {}: {e}", dir.display());
         return ExitCode::from(1);
     }
-    let samples = [("tuya-discovery.pcap", scenarios::tuya_discovery(&scenarios::demo_devices(), 4))];
+    let mut samples = vec![("tuya-discovery.pcap".to_string(), scenarios::tuya_discovery(&scenarios::demo_devices(), 4))];
+    // Seed 004's device over six hours (filtergen report's done-when set).
+    samples.extend(phonehome_samples::seed004::captures().into_iter().enumerate().map(|(h, cap)| (format!("seed004-hour{h}.pcap"), cap)));
     for (name, cap) in samples {
-        let path = dir.join(name);
+        let path = dir.join(&name);
         // Written whole to a temporary name, then renamed.
         let tmp = dir.join(format!(".{name}.partial"));
         if let Err(e) = cap.write(&tmp).and_then(|_| std::fs::rename(&tmp, &path)) {
