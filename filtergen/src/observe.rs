@@ -190,7 +190,7 @@ pub fn merge_bursts(series: &[&[f64]]) -> Vec<f64> {
     all.sort_by(f64::total_cmp);
     let mut out: Vec<f64> = Vec::with_capacity(all.len());
     for t in all {
-        if out.last().map_or(true, |&l| t - l > BURST_GAP) {
+        if out.last().is_none_or(|&l| t - l > BURST_GAP) {
             out.push(t);
         }
     }
@@ -248,11 +248,11 @@ struct PacketView<'a> {
     syn_only: bool,
 }
 
-fn first<'a>(v: Option<&'a str>) -> Option<&'a str> {
+fn first(v: Option<&str>) -> Option<&str> {
     v.and_then(|s| s.split(AGGREGATOR).next())
 }
 
-fn all<'a>(v: Option<&'a str>) -> impl Iterator<Item = &'a str> {
+fn all(v: Option<&str>) -> impl Iterator<Item = &str> {
     v.into_iter().flat_map(|s| s.split(AGGREGATOR)).filter(|s| !s.is_empty())
 }
 

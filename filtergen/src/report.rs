@@ -224,9 +224,12 @@ struct RowKey {
     device_serves: bool,
 }
 
+/// A row's remotes, flows, names and where the names came from.
+type Group<'a> = (Vec<&'a Remote>, Vec<&'a Flow>, Vec<String>, Option<&'static str>);
+
 fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, country: &dyn Fn(&IpAddr) -> Option<String>) -> Vec<Endpoint> {
     let names = names(o);
-    let mut groups: BTreeMap<RowKey, (Vec<&Remote>, Vec<&Flow>, Vec<String>, Option<&'static str>)> = BTreeMap::new();
+    let mut groups: BTreeMap<RowKey, Group> = BTreeMap::new();
     for (key, flow) in &o.flows {
         let named = names.get(&key.remote);
         let label = named.map_or_else(|| key.remote.to_string(), |(n, _)| n[0].clone());
@@ -236,7 +239,10 @@ fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, country: &d
         entry.1.push(flow);
         if let Some((n, source)) = named {
             entry.2.extend(n.iter().cloned());
-            entry.3 = Some(source);
+            // Names the traffic carried win over DNS, whatever the order.
+            if entry.3 != Some("sni/http") {
+                entry.3 = Some(source);
+            }
         }
     }
     let mut rows: Vec<Endpoint> = groups
