@@ -106,6 +106,15 @@ pub enum Cmd {
         #[command(flatten)]
         wireshark: WiresharkOpts,
     },
+    /// Tell what the device talks to: endpoints with periods, DNS, resolvers, NTP, broadcasts, busy hours, IoT ids.
+    #[command(after_help = "Examples:\n  filtergen report profiles/roborock-tuya.yaml captures/\n  filtergen report profiles/milight-bridge.yaml day1.pcapng.gz --format html -o report.html --geoip dbip-country-lite.mmdb\n  filtergen report profiles/roborock-tuya.yaml captures/ --utc-offset +11:00 --format markdown\n\nOne tshark pass per capture (with the phonehome plugin when it is installed), captures read in parallel. Exit 1 when a capture could not be read completely.")]
+    Report(crate::report_cmd::ReportArgs),
+    /// Draft a profile from what a device did in captures (review it before committing).
+    #[command(after_help = "Examples:\n  filtergen learn captures/ --device 64:90:c1:1d:24:c4 -o profiles/my-vacuum.yaml\n  filtergen filter profiles/my-vacuum.yaml --mode unexpected --resolve-from captures/day1.pcapng")]
+    Learn(crate::learn_cmd::LearnArgs),
+    /// Export a profile's expected rules as an RFC 8520 MUD file (JSON).
+    #[command(after_help = "Examples:\n  filtergen mud profiles/roborock-tuya.yaml --mud-url https://example.com/roborock.json -o roborock.json\n\nExits 1 (after writing) when a rule could not be expressed: wildcards, MAC, protocol and raw-filter rules.")]
+    Mud(crate::mud::MudArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -213,6 +222,15 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             writeln!(out, "wrote Wireshark profile {} ({} filters): open it with `wireshark -C {}`", dir.display(), contents.filters.len(), name)
                 .map_err(stdout_error)?;
             Ok(0)
+        }
+        Cmd::Report(args) => {
+            let profile = ctx.load(&args.profile)?;
+            crate::report_cmd::run(args, &profile, out, err)
+        }
+        Cmd::Learn(args) => crate::learn_cmd::learn(args, ctx.catalog, out, err),
+        Cmd::Mud(args) => {
+            let profile = ctx.load(&args.profile)?;
+            crate::mud::run(args, &profile, out, err)
         }
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);

@@ -30,3 +30,19 @@ pub mod uat;
 pub mod wsprofile;
 
 pub use error::Error;
+
+// Issue 7: report, learn, mud.
+pub mod clock;
+pub mod gather;
+pub mod geoip;
+pub mod learn;
+pub mod learn_cmd;
+pub mod mud;
+pub mod observe;
+pub mod period;
+pub mod report;
+pub mod report_cmd;
+pub mod report_html;
+pub mod report_text;
+pub mod services;
+pub mod tshark_fields;

@@ -6,6 +6,7 @@
 pub mod miio;
 pub mod p2p;
 pub mod scenarios;
+pub mod seed004;
 pub mod tuya;
 
 use std::fs::File;
