@@ -12,7 +12,7 @@ SHARED_CAPTURES := ../shared/captures
 VENV := .venv
 
 .PHONY: help deps build install install-system uninstall samples demo test venv \
-        check-wireshark-4.4 bench fuzz clean
+        check-wireshark-4.4 bench bench-report fuzz clean
 
 help:
 	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
@@ -59,6 +59,11 @@ $(VENV)/.done: tests/peers/requirements.txt
 
 test: deps venv install
 	$(CARGO) test --release --workspace
+
+bench: bench-report
+
+bench-report: install
+	scripts/bench-report.sh 4
 
 check-wireshark-4.4:
 	@scripts/check-wireshark-4.4.sh

@@ -57,4 +57,7 @@ if [ -x target/release/filtergen ] && [ -f profiles/roborock-tuya.yaml ]; then
     echo
     echo "== filtergen: capture filter (BPF) for the same profile (mode device)"
     target/release/filtergen bpf profiles/roborock-tuya.yaml --mode device
+    echo
+    echo "== filtergen report: six hours of a seed-004-like Roborock ($samples/seed004-hour*.pcap)"
+    target/release/filtergen report profiles/roborock-tuya.yaml "$samples"/seed004-hour*.pcap
 fi
