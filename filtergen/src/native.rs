@@ -183,28 +183,9 @@ fn rule(rule: &Rule, resolved: &Resolved) -> Expr {
 
 fn eval(e: &Expr, f: &Facts) -> Tri {
     match e {
-        Expr::All(parts) => {
-            let mut out = Tri::Yes;
-            for p in parts {
-                match eval(p, f) {
-                    Tri::No => return Tri::No,
-                    Tri::Maybe => out = Tri::Maybe,
-                    Tri::Yes => {}
-                }
-            }
-            out
-        }
-        Expr::Any(parts) => {
-            let mut out = Tri::No;
-            for p in parts {
-                match eval(p, f) {
-                    Tri::Yes => return Tri::Yes,
-                    Tri::Maybe => out = Tri::Maybe,
-                    Tri::No => {}
-                }
-            }
-            out
-        }
+        // All: any No decides; Any: any Yes decides; else Maybe if any Maybe.
+        Expr::All(parts) => fold(parts, f, Tri::No, Tri::Yes),
+        Expr::Any(parts) => fold(parts, f, Tri::Yes, Tri::No),
         Expr::Not(inner) => eval(inner, f).not(),
         Expr::Mac(macs) => seen(f.eth.is_some_and(|(src, dst)| macs.iter().any(|m| mac_matches(m, &src) || mac_matches(m, &dst))), f),
         Expr::Nets(set) => seen(set.matches(f), f),
@@ -220,6 +201,19 @@ fn eval(e: &Expr, f: &Facts) -> Tri {
         }
         Expr::Raw => Tri::Maybe,
     }
+}
+
+/// Kleene AND (`decisive` No, `neutral` Yes) or OR (the other way round).
+fn fold(parts: &[Expr], f: &Facts, decisive: Tri, neutral: Tri) -> Tri {
+    let mut out = neutral;
+    for p in parts {
+        match eval(p, f) {
+            t if t == decisive => return decisive,
+            Tri::Maybe => out = Tri::Maybe,
+            _ => {}
+        }
+    }
+    out
 }
 
 fn mac_matches(pattern: &MacPattern, mac: &[u8; 6]) -> bool {
