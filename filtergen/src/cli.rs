@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::protocols::Catalog;
 use crate::resolve::Resolved;
 use crate::rules::{Mode, Name, Profile};
-use crate::{atomic, bpf, command, jobs, profile, script, wsprofile};
+use crate::{atomic, bpf, command, engine, jobs, profile, run, script, wsprofile};
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 findings or a failed compile (no BPF equivalent, a filter tshark/libpcap rejects), 2 usage or input error.";
 
@@ -115,6 +115,26 @@ pub enum Cmd {
     /// Export a profile's expected rules as an RFC 8520 MUD file (JSON).
     #[command(after_help = "Examples:\n  filtergen mud profiles/roborock-tuya.yaml --mud-url https://example.com/roborock.json -o roborock.json\n\nExits 1 (after writing) when a rule could not be expressed: wildcards, MAC, protocol and raw-filter rules.")]
     Mud(crate::mud::MudArgs),
+    /// Filter captures into NAME.MODE.pcapng: natively where headers decide, tshark only where dissection is needed.
+    #[command(after_help = "Examples:\n  filtergen run profiles/roborock-tuya.yaml captures/ --mode clean\n  filtergen run profiles/wyze-base.yaml day1.pcapng.gz day2.pcap --out cleaned/ --jobs 2 --resume\n\nInputs: pcap, pcapng, gzip-compressed; directories are searched recursively. Outputs are written as OUT.part and renamed when complete; a damaged input is reported (file, offset, reason), its readable packets kept, and the batch goes on. Exit 1 if any input had a problem.")]
+    Run {
+        profile: PathBuf,
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        filter: FilterOpts,
+        /// Write the outputs under this folder (inputs found in a directory keep their relative path).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Files filtered at once [default: all cores].
+        #[arg(long, short, value_name = "N")]
+        jobs: Option<usize>,
+        /// Skip inputs whose output is already complete (and not older than the input).
+        #[arg(long)]
+        resume: bool,
+        #[command(flatten)]
+        wireshark: WiresharkOpts,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -231,6 +251,20 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
         Cmd::Mud(args) => {
             let profile = ctx.load(&args.profile)?;
             crate::mud::run(args, &profile, out, err)
+        }
+        Cmd::Run { profile, inputs, filter, out: out_dir, jobs, resume, wireshark } => {
+            let profile = ctx.load(&profile)?;
+            let resolved = resolve(&filter.resolve_from)?;
+            let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let options = run::Options { out: out_dir, jobs, resume };
+            let (planned, skipped) = run::plan(&inputs, filter.mode, &options)?;
+            for path in skipped {
+                writeln!(err, "filtergen: skipping {}: an output of filtergen", path.display()).map_err(stdout_error)?;
+            }
+            deliver_macros(std::slice::from_ref(&compiled), &wireshark, err)?;
+            let engine = engine::Engine::new(&profile, &compiled, &resolved, &wireshark.wireshark_profile);
+            run::run(&engine, planned, &options, out, err)
         }
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);

@@ -12,17 +12,22 @@
 
 pub mod atomic;
 pub mod bpf;
+pub mod capture;
 pub mod check;
 pub mod cli;
 pub mod command;
 pub mod delivery;
 pub mod dfilter;
+pub mod engine;
 pub mod error;
 pub mod expr;
+pub mod headers;
 pub mod jobs;
+pub mod native;
 pub mod profile;
 pub mod protocols;
 pub mod resolve;
+pub mod run;
 pub mod rules;
 pub mod script;
 pub mod shell;
