@@ -63,7 +63,7 @@ pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize) -> Result<G
         captures,
         skipped,
         problems: problems.into_iter().map(|(_, p)| p).collect(),
-        plugin: tshark.plugin.is_some(),
+        plugin: tshark.plugin().is_some(),
         missing_fields: FIELDS.iter().filter(|f| !tshark.knows(f)).map(|f| f.to_string()).collect(),
     })
 }

@@ -50,4 +50,5 @@ pub mod report_cmd;
 pub mod report_html;
 pub mod report_text;
 pub mod services;
+pub mod plugin_home;
 pub mod tshark_fields;

@@ -1,20 +1,16 @@
 //! One `tshark -T fields` pass over a capture, with the phonehome plugin
-//! loaded when it is installed, streamed line by line to a callback.
-//!
-//! tshark ignores per-user plugins when it runs as root, so as root the
-//! plugin is copied into a private HOME owned by `nobody` and tshark runs as
-//! `nobody` (`setpriv`) with the capture on standard input; as any other
-//! user tshark runs directly, with the same private HOME. Only the fields
-//! this tshark knows (`tshark -G fields`) are asked for: an unknown `-e`
-//! field is a fatal tshark error.
+//! loaded when it is installed (see `plugin_home`), streamed line by line to
+//! a callback. Only the fields this tshark knows (`tshark -G fields`) are
+//! asked for: an unknown `-e` field is a fatal tshark error.
 
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::error::Error;
+use crate::plugin_home::{installed_plugin, wireshark_xy, PluginHome};
 
 /// Several occurrences of a field are joined with this (it occurs in none
 /// of the values we read: names, addresses, numbers, ids).
@@ -22,10 +18,7 @@ pub const AGGREGATOR: char = '|';
 
 /// A tshark that loads the phonehome plugin (when one is installed).
 pub struct Tshark {
-    home: tempfile::TempDir,
-    as_nobody: bool,
-    /// The plugin copied into the private HOME, if any.
-    pub plugin: Option<PathBuf>,
+    home: PluginHome,
     known: BTreeSet<String>,
 }
 
@@ -35,21 +28,9 @@ impl Tshark {
         let version = Command::new("tshark").arg("--version").output().map_err(|e| tool_error(format!("not found ({e}): install the Debian package tshark")))?;
         let version = String::from_utf8_lossy(&version.stdout).to_string();
         let xy = wireshark_xy(&version).ok_or_else(|| tool_error(format!("cannot read the version from {:?}", version.lines().next().unwrap_or(""))))?;
-        let home = tempfile::Builder::new().prefix("filtergen-tshark-").tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        let plugin = find_plugin(&xy);
-        if let Some(p) = &plugin {
-            let epan = home.path().join(".local/lib/wireshark/plugins").join(&xy).join("epan");
-            std::fs::create_dir_all(&epan).map_err(|e| Error::io(&epan, e))?;
-            std::fs::copy(p, epan.join("phonehome.so")).map_err(|e| Error::io(p, e))?;
-        }
-        let as_nobody = is_root();
-        if as_nobody {
-            let status = Command::new("chown").args(["-R", "nobody:nogroup"]).arg(home.path()).status();
-            if !status.is_ok_and(|s| s.success()) {
-                return Err(tool_error("running as root: could not give the private tshark HOME to nobody (chown)".into()));
-            }
-        }
-        let mut tshark = Tshark { home, as_nobody, plugin, known: BTreeSet::new() };
+        let home = PluginHome::new(&xy, installed_plugin(&xy))
+            .map_err(|e| tool_error(format!("could not prepare a private HOME for tshark: {e}")))?;
+        let mut tshark = Tshark { home, known: BTreeSet::new() };
         let out = tshark.command().args(["-G", "fields"]).stdin(Stdio::null()).output().map_err(|e| tool_error(e.to_string()))?;
         if !out.status.success() {
             return Err(tool_error(format!("tshark -G fields failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
@@ -68,16 +49,13 @@ impl Tshark {
         self.known.contains(field)
     }
 
+    /// The plugin tshark loads, if one was found.
+    pub fn plugin(&self) -> Option<&Path> {
+        self.home.plugin.as_deref()
+    }
+
     fn command(&self) -> Command {
-        let mut cmd = if self.as_nobody {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", "tshark"]);
-            c
-        } else {
-            Command::new("tshark")
-        };
-        cmd.env("HOME", self.home.path()).env_remove("WIRESHARK_PLUGIN_DIR").env_remove("WIRESHARK_CONFIG_DIR").env("LC_ALL", "C");
-        cmd
+        self.home.command("tshark")
     }
 
     /// Runs one pass over `capture`, calling `row` with each packet's field
@@ -144,39 +122,12 @@ fn tool_error(reason: String) -> Error {
     Error::Tool { tool: "tshark".into(), reason }
 }
 
-/// "TShark (Wireshark) 4.0.17 (…)" gives "4.0".
-fn wireshark_xy(version: &str) -> Option<String> {
-    let first = version.lines().next()?;
-    let v = first.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    let parts: Vec<&str> = v.split('.').take(2).collect();
-    (parts.len() == 2).then(|| parts.join("."))
-}
-
-/// PHONEHOME_PLUGIN, else the per-user plugin folder `make install` fills.
-fn find_plugin(xy: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PHONEHOME_PLUGIN") {
-        return Some(PathBuf::from(p)).filter(|p| p.is_file());
-    }
-    let home = std::env::var_os("HOME")?;
-    let p = PathBuf::from(home).join(".local/lib/wireshark/plugins").join(xy).join("epan/phonehome.so");
-    p.is_file().then_some(p)
-}
-
-fn is_root() -> bool {
-    extern "C" {
-        fn geteuid() -> u32;
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { geteuid() == 0 }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn reads_the_version() {
-        assert_eq!(wireshark_xy("TShark (Wireshark) 4.0.17 (Git v4.0.17 packaged as 4.0.17-0+deb12u3).\n").as_deref(), Some("4.0"));
         assert!(is_capture_magic(&[0x1f, 0x8b, 8, 0]));
         assert!(!is_capture_magic(b"name"));
     }
