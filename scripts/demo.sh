@@ -58,6 +58,9 @@ if [ -x target/release/filtergen ] && [ -f profiles/roborock-tuya.yaml ]; then
     echo "== filtergen: capture filter (BPF) for the same profile (mode device)"
     target/release/filtergen bpf profiles/roborock-tuya.yaml --mode device
     echo
+    echo "== filtergen run: clean the six hours (native engine, tshark only for what needs dissection)"
+    target/release/filtergen run profiles/roborock-tuya.yaml "$samples"/seed004-hour*.pcap --mode clean --out "$samples/clean"
+    echo
     echo "== filtergen report: six hours of a seed-004-like Roborock ($samples/seed004-hour*.pcap)"
     target/release/filtergen report profiles/roborock-tuya.yaml "$samples"/seed004-hour*.pcap
 fi
