@@ -12,7 +12,7 @@ SHARED_CAPTURES := ../shared/captures
 VENV := .venv
 
 .PHONY: help deps build install install-system uninstall samples demo test venv \
-        check-wireshark-4.4 bench fuzz clean
+        check-wireshark-4.4 bench bench-report bench-run fuzz clean
 
 help:
 	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
@@ -24,6 +24,7 @@ help:
 	@echo "make uninstall            remove the plugin from both folders"
 	@echo "make samples              write the sample captures to $(SAMPLES)/"
 	@echo "make check-wireshark-4.4  build and run the same source against Wireshark 4.4 (Debian trixie chroot)"
+	@echo "make bench                benchmarks (bench-report, bench-run): ratios measured side by side"
 
 deps:
 	@scripts/deps.sh
@@ -59,6 +60,16 @@ $(VENV)/.done: tests/peers/requirements.txt
 
 test: deps venv install
 	$(CARGO) test --release --workspace
+
+# Benchmarks print ratios measured side by side in one run; run them on a
+# quiet machine. bench-run compares with tshark on a 1 GB set (about 30 min).
+bench: bench-report bench-run
+
+bench-report: install
+	scripts/bench-report.sh 4
+
+bench-run: build
+	scripts/bench-run.sh
 
 check-wireshark-4.4:
 	@scripts/check-wireshark-4.4.sh

@@ -27,6 +27,18 @@ if [ -d "$shared" ]; then
     done
 fi
 
+echo
+echo "== A Tuya 3.4 session, decrypted with the device's local key ($samples/tuya-session-3.4.pcap)"
+echo "   tshark -o 'uat:tuya_keys:\"bf91aa7e5c3d2b1a0f9e8d\",\"phdemo34localkey\"' ..."
+"$tshark_user" -r "$samples/tuya-session-3.4.pcap" -o 'uat:tuya_keys:"bf91aa7e5c3d2b1a0f9e8d","phdemo34localkey"' \
+    -Y 'tuya && tcp' -T fields -e frame.number -e tuya.checksum.status -e _ws.col.Info -e tuya.json |
+    awk -F'\t' '{ printf "%4s  %-5s %-52s %s\n", $1, ($2 == 1 ? "good" : "BAD"), $3, $4 }'
+
+echo
+echo "== Xiaomi miIO: a device that gives its token away ($samples/miio-lan.pcap)"
+"$tshark_user" -r "$samples/miio-lan.pcap" -T fields -e frame.number -e _ws.col.Info -e miio.json |
+    awk -F'\t' '{ printf "%4s  %-48s %s\n", $1, $2, $3 }'
+
 p2p_uids() {
     local capture=$1 proto=$2
     echo
@@ -45,4 +57,10 @@ if [ -x target/release/filtergen ] && [ -f profiles/roborock-tuya.yaml ]; then
     echo
     echo "== filtergen: capture filter (BPF) for the same profile (mode device)"
     target/release/filtergen bpf profiles/roborock-tuya.yaml --mode device
+    echo
+    echo "== filtergen run: clean the six hours (native engine, tshark only for what needs dissection)"
+    target/release/filtergen run profiles/roborock-tuya.yaml "$samples"/seed004-hour*.pcap --mode clean --out "$samples/clean"
+    echo
+    echo "== filtergen report: six hours of a seed-004-like Roborock ($samples/seed004-hour*.pcap)"
+    target/release/filtergen report profiles/roborock-tuya.yaml "$samples"/seed004-hour*.pcap
 fi

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::protocols::Catalog;
 use crate::resolve::Resolved;
 use crate::rules::{Mode, Name, Profile};
-use crate::{atomic, bpf, command, jobs, profile, script, wsprofile};
+use crate::{atomic, bpf, command, engine, jobs, profile, run, script, wsprofile};
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 findings or a failed compile (no BPF equivalent, a filter tshark/libpcap rejects), 2 usage or input error.";
 
@@ -103,6 +103,35 @@ pub enum Cmd {
         /// Also match the addresses DNS answers in these captures returned.
         #[arg(long, num_args = 1.., value_name = "CAPTURE")]
         resolve_from: Vec<PathBuf>,
+        #[command(flatten)]
+        wireshark: WiresharkOpts,
+    },
+    /// Tell what the device talks to: endpoints with periods, DNS, resolvers, NTP, broadcasts, busy hours, IoT ids.
+    #[command(after_help = "Examples:\n  filtergen report profiles/roborock-tuya.yaml captures/\n  filtergen report profiles/milight-bridge.yaml day1.pcapng.gz --format html -o report.html --geoip dbip-country-lite.mmdb\n  filtergen report profiles/roborock-tuya.yaml captures/ --utc-offset +11:00 --format markdown\n\nOne tshark pass per capture (with the phonehome plugin when it is installed), captures read in parallel. Exit 1 when a capture could not be read completely.")]
+    Report(crate::report_cmd::ReportArgs),
+    /// Draft a profile from what a device did in captures (review it before committing).
+    #[command(after_help = "Examples:\n  filtergen learn captures/ --device 64:90:c1:1d:24:c4 -o profiles/my-vacuum.yaml\n  filtergen filter profiles/my-vacuum.yaml --mode unexpected --resolve-from captures/day1.pcapng")]
+    Learn(crate::learn_cmd::LearnArgs),
+    /// Export a profile's expected rules as an RFC 8520 MUD file (JSON).
+    #[command(after_help = "Examples:\n  filtergen mud profiles/roborock-tuya.yaml --mud-url https://example.com/roborock.json -o roborock.json\n\nExits 1 (after writing) when a rule could not be expressed: wildcards, MAC, protocol and raw-filter rules.")]
+    Mud(crate::mud::MudArgs),
+    /// Filter captures into NAME.MODE.pcapng: natively where headers decide, tshark only where dissection is needed.
+    #[command(after_help = "Examples:\n  filtergen run profiles/roborock-tuya.yaml captures/ --mode clean\n  filtergen run profiles/wyze-base.yaml day1.pcapng.gz day2.pcap --out cleaned/ --jobs 2 --resume\n\nInputs: pcap, pcapng, gzip-compressed; directories are searched recursively. Outputs are written as OUT.part and renamed when complete; a damaged input is reported (file, offset, reason), its readable packets kept, and the batch goes on. Exit 1 if any input had a problem.")]
+    Run {
+        profile: PathBuf,
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        filter: FilterOpts,
+        /// Write the outputs under this folder (inputs found in a directory keep their relative path).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Files filtered at once [default: all cores].
+        #[arg(long, short, value_name = "N")]
+        jobs: Option<usize>,
+        /// Skip inputs whose output is already complete (and not older than the input).
+        #[arg(long)]
+        resume: bool,
         #[command(flatten)]
         wireshark: WiresharkOpts,
     },
@@ -213,6 +242,29 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             writeln!(out, "wrote Wireshark profile {} ({} filters): open it with `wireshark -C {}`", dir.display(), contents.filters.len(), name)
                 .map_err(stdout_error)?;
             Ok(0)
+        }
+        Cmd::Report(args) => {
+            let profile = ctx.load(&args.profile)?;
+            crate::report_cmd::run(args, &profile, out, err)
+        }
+        Cmd::Learn(args) => crate::learn_cmd::learn(args, ctx.catalog, out, err),
+        Cmd::Mud(args) => {
+            let profile = ctx.load(&args.profile)?;
+            crate::mud::run(args, &profile, out, err)
+        }
+        Cmd::Run { profile, inputs, filter, out: out_dir, jobs, resume, wireshark } => {
+            let profile = ctx.load(&profile)?;
+            let resolved = resolve(&filter.resolve_from)?;
+            let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let options = run::Options { out: out_dir, jobs, resume };
+            let (planned, skipped) = run::plan(&inputs, filter.mode, &options)?;
+            for path in skipped {
+                writeln!(err, "filtergen: skipping {}: an output of filtergen", path.display()).map_err(stdout_error)?;
+            }
+            deliver_macros(std::slice::from_ref(&compiled), &wireshark, err)?;
+            let engine = engine::Engine::new(&profile, &compiled, &resolved, &wireshark.wireshark_profile);
+            run::run(&engine, planned, &options, out, err)
         }
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);

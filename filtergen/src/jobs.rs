@@ -35,6 +35,25 @@ pub fn output_for(input: &Path, mode: Mode) -> PathBuf {
 /// our own outputs (returned as `skipped`) and refuses an output that would
 /// overwrite an input.
 pub fn plan(inputs: &[PathBuf], mode: Mode) -> Result<(Vec<Job>, Vec<PathBuf>), Error> {
+    let (files, skipped) = discover(inputs)?;
+    let inputs: BTreeSet<PathBuf> = files.iter().map(|f| f.canonicalize().unwrap_or_else(|_| f.clone())).collect();
+    let mut jobs = Vec::new();
+    for input in files {
+        let output = output_for(&input, mode);
+        if inputs.contains(&output) || output.canonicalize().is_ok_and(|c| inputs.contains(&c)) {
+            return Err(Error::Usage(format!("{}: output {} would overwrite an input", input.display(), output.display())));
+        }
+        if jobs.iter().any(|j: &Job| j.output == output) {
+            return Err(Error::Usage(format!("{}: output {} is also another input's output", input.display(), output.display())));
+        }
+        jobs.push(Job { input, output });
+    }
+    Ok((jobs, skipped))
+}
+
+/// The captures named by `inputs` (directories searched recursively, in
+/// sorted order), and apart the files skipped as our own outputs.
+pub fn discover(inputs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Error> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -51,19 +70,7 @@ pub fn plan(inputs: &[PathBuf], mode: Mode) -> Result<(Vec<Job>, Vec<PathBuf>), 
         }
     }
     let (skipped, files): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| is_output(f));
-    let inputs: BTreeSet<PathBuf> = files.iter().map(|f| f.canonicalize().unwrap_or_else(|_| f.clone())).collect();
-    let mut jobs = Vec::new();
-    for input in files {
-        let output = output_for(&input, mode);
-        if inputs.contains(&output) || output.canonicalize().is_ok_and(|c| inputs.contains(&c)) {
-            return Err(Error::Usage(format!("{}: output {} would overwrite an input", input.display(), output.display())));
-        }
-        if jobs.iter().any(|j: &Job| j.output == output) {
-            return Err(Error::Usage(format!("{}: output {} is also another input's output", input.display(), output.display())));
-        }
-        jobs.push(Job { input, output });
-    }
-    Ok((jobs, skipped))
+    Ok((files, skipped))
 }
 
 fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {

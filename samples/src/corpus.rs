@@ -9,7 +9,7 @@ use etherparse::{NetHeaders, PacketHeaders, TransportHeader};
 use phonehome::{Packet, Transport};
 pub use phonehome::fuzzing::protocol;
 
-use crate::{miio, p2p, scenarios, tuya_sessions, Capture};
+use crate::{miio, p2p, scenarios, tuya, tuya_sessions, Capture};
 
 /// User PSK of the PPPP sample (the datagram no published PSK opens).
 pub const PPPP_USER_PSK: &str = "MyVendorPSK";
@@ -32,6 +32,11 @@ pub fn samples() -> Vec<Sample> {
             capture: scenarios::tuya_discovery(&scenarios::demo_devices(), 2),
         },
         Sample { protocol: "tuya", name: "tuya-sessions.pcap", capture: tuya_sessions::tuya_sessions(3) },
+        Sample {
+            protocol: "tuya",
+            name: "tuya-session-34.pcap",
+            capture: tuya::session_34(tuya::DEMO_LOCAL_KEY.as_bytes().try_into().expect("16 bytes")),
+        },
         Sample { protocol: "iotc", name: "iotc-session.pcap", capture: p2p::iotc_session() },
         Sample { protocol: "pppp", name: "pppp-session.pcap", capture: p2p::pppp_session(PPPP_USER_PSK) },
         Sample { protocol: "miio", name: "miio-lan.pcap", capture: miio::miio_lan(&miio::demo_device(), 3) },
@@ -55,6 +60,7 @@ pub fn keys() -> Vec<Keys> {
             table: tuya_sessions::devices()
                 .iter()
                 .map(|d| row(&[d.dev_id, std::str::from_utf8(&d.local_key).expect("ASCII key")]))
+                .chain([row(&[tuya::demo_device().gw_id, tuya::DEMO_LOCAL_KEY])])
                 .collect(),
             prefs: vec![],
         },

@@ -8,6 +8,8 @@ pub mod miio;
 pub mod p2p;
 pub mod scenarios;
 pub mod tuya_sessions;
+pub mod seed004;
+pub mod tuya;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

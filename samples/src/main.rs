@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use phonehome_samples::{miio, p2p, scenarios};
+use phonehome_samples::{miio, p2p, scenarios, seed004, tuya};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = match args.as_slice() {
         [dir] if !dir.starts_with('-') => PathBuf::from(dir),
         _ => {
-            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)\n  iotc-session.pcap    ThroughTek Kalay LAN search, master-server requests, ping, session data\n  pppp-session.pcap    CS2 PPPP LAN session, PSK-obfuscated datagrams (\"camera\", \"MyVendorPSK\")\n  miio-lan.pcap        Xiaomi miIO polls on UDP 54321; the hello reply leaks the token");
+            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)\n  tuya-session-3.4.pcap  a Tuya 3.4 session on TCP 6668 (local key: see README)\n  iotc-session.pcap    ThroughTek Kalay LAN search, master-server requests, ping, session data\n  pppp-session.pcap    CS2 PPPP LAN session, PSK-obfuscated datagrams (\"camera\", \"MyVendorPSK\")\n  miio-lan.pcap        Xiaomi miIO polls on UDP 54321; the hello reply leaks the token\n  seed004-hourN.pcap   six hours of a seed-004-like Roborock on Tuya firmware");
             return ExitCode::from(2);
         }
     };
@@ -18,14 +18,17 @@ fn main() -> ExitCode {
         eprintln!("phonehome-samples: cannot create {}: {e}", dir.display());
         return ExitCode::from(1);
     }
-    let samples = [
-        ("tuya-discovery.pcap", scenarios::tuya_discovery(&scenarios::demo_devices(), 4)),
-        ("iotc-session.pcap", p2p::iotc_session()),
-        ("pppp-session.pcap", p2p::pppp_session("MyVendorPSK")),
-        ("miio-lan.pcap", miio::miio_lan(&miio::demo_device(), 3)),
+    let mut samples: Vec<(String, _)> = vec![
+        ("tuya-discovery.pcap".into(), scenarios::tuya_discovery(&scenarios::demo_devices(), 4)),
+        ("tuya-session-3.4.pcap".into(), tuya::session_34(tuya::DEMO_LOCAL_KEY.as_bytes().try_into().expect("16 bytes"))),
+        ("iotc-session.pcap".into(), p2p::iotc_session()),
+        ("pppp-session.pcap".into(), p2p::pppp_session("MyVendorPSK")),
+        ("miio-lan.pcap".into(), miio::miio_lan(&miio::demo_device(), 3)),
     ];
+    // Seed 004's device over six hours (filtergen report's done-when set).
+    samples.extend(seed004::captures().into_iter().enumerate().map(|(h, cap)| (format!("seed004-hour{h}.pcap"), cap)));
     for (name, cap) in samples {
-        let path = dir.join(name);
+        let path = dir.join(&name);
         // Written whole to a temporary name, then renamed.
         let tmp = dir.join(format!(".{name}.partial"));
         if let Err(e) = cap.write(&tmp).and_then(|_| std::fs::rename(&tmp, &path)) {

@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 
 pub mod mutate;
 
+use filtergen::plugin_home::PluginHome;
 pub use phonehome_samples::{scenarios, Capture, Host};
 
 /// The Wireshark "X.Y" that pkg-config reports.
@@ -33,32 +34,20 @@ pub fn wireshark_xy() -> String {
     v.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
-/// The plugin under test.
+/// The plugin under test: PHONEHOME_PLUGIN, else the one `make install`
+/// put in the per-user plugin folder.
 pub fn installed_plugin() -> PathBuf {
-    if let Some(p) = std::env::var_os("PHONEHOME_PLUGIN") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    PathBuf::from(home)
-        .join(".local/lib/wireshark/plugins")
-        .join(wireshark_xy())
-        .join("epan/phonehome.so")
+    let xy = wireshark_xy();
+    filtergen::plugin_home::installed_plugin(&xy).unwrap_or_else(|| {
+        panic!("no plugin in ~/.local/lib/wireshark/plugins/{xy}/epan/ (nor PHONEHOME_PLUGIN): run `make install` (or `make test`, which installs it)")
+    })
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc_geteuid() == 0 }
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
-}
-
-/// A tshark that loads the plugin under test.
+/// A tshark that loads the plugin under test, run the way `filtergen report`
+/// runs it (see `filtergen::plugin_home`): a private HOME with a copy of the
+/// plugin, and as root, `nobody` through `setpriv`.
 pub struct Tshark {
-    home: PathBuf,
-    as_nobody: bool,
+    home: PluginHome,
 }
 
 /// The shared tshark runner of this test process.
@@ -69,40 +58,12 @@ pub fn tshark() -> &'static Tshark {
 
 impl Tshark {
     fn setup() -> Tshark {
-        let plugin = installed_plugin();
-        assert!(
-            plugin.is_file(),
-            "no plugin at {}: run `make install` (or `make test`, which installs it)",
-            plugin.display()
-        );
-        let home = std::env::temp_dir().join(format!("phonehome-e2e-home-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&home);
-        let epan = home.join(".local/lib/wireshark/plugins").join(wireshark_xy()).join("epan");
-        fs::create_dir_all(&epan).unwrap();
-        fs::copy(&plugin, epan.join("phonehome.so")).unwrap();
-        let as_nobody = is_root();
-        if as_nobody {
-            let status = Command::new("chown").args(["-R", "nobody:nogroup"]).arg(&home).status().unwrap();
-            assert!(status.success(), "chown of the test HOME failed");
-            let status = Command::new("chmod").args(["-R", "a+rX"]).arg(&home).status().unwrap();
-            assert!(status.success());
-        }
-        Tshark { home, as_nobody }
+        let home = PluginHome::new(&wireshark_xy(), Some(installed_plugin())).expect("a private HOME for tshark");
+        Tshark { home }
     }
 
     fn command(&self, program: &str) -> Command {
-        let mut cmd = if self.as_nobody {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
-        cmd.env("HOME", &self.home)
-            .env_remove("WIRESHARK_PLUGIN_DIR")
-            .env_remove("WIRESHARK_CONFIG_DIR")
-            .env("LC_ALL", "C");
-        cmd
+        self.home.command(program)
     }
 
     /// Runs `tshark -r - ARGS` with the capture on standard input. With
@@ -110,7 +71,7 @@ impl Tshark {
     /// into the private HOME, readable by the user tshark runs as.
     pub fn run(&self, capture: &Path, args: &[&str]) -> Output {
         if args.contains(&"-2") {
-            let dir = self.home.join("captures");
+            let dir = self.home.path().join("captures");
             fs::create_dir_all(&dir).unwrap();
             let copy = dir.join(format!("{}-{}", std::process::id(), capture.file_name().unwrap().to_string_lossy()));
             fs::copy(capture, &copy).unwrap_or_else(|e| panic!("{}: {e}", capture.display()));
@@ -140,6 +101,17 @@ impl Tshark {
             .stdin(Stdio::from(input))
             .output()
             .expect("timeout and tshark are needed")
+    }
+
+    /// Wireshark's personal configuration folder of this tshark, where
+    /// configuration profiles go; call [`Tshark::hand_over`] after writing.
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.config_dir()
+    }
+
+    /// Gives what the test wrote into the private HOME to `nobody`.
+    pub fn hand_over(&self) {
+        self.home.hand_over().expect("chown of the test HOME");
     }
 
     /// Runs `tshark ARGS` with no capture (e.g. `-G fields`).
@@ -249,4 +221,17 @@ pub fn run_peer(script: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `filtergen` binary of this build (`make test` builds it in release).
+pub fn filtergen_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = ["release", "debug"]
+        .iter()
+        .map(|p| target.join(p).join("filtergen"))
+        .filter(|b| b.is_file())
+        .max_by_key(|b| fs::metadata(b).and_then(|m| m.modified()).ok());
+    bin.unwrap_or_else(|| panic!("no filtergen binary under {}: run `make build`", target.display()))
 }
