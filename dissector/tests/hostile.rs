@@ -110,7 +110,7 @@ fn tcp_stream_never_ending_a_frame_is_bounded() {
     // at most that much, then the frame fails its suffix check.
     let mut stream = tuya_with_length(frame::MAX_FRAME as u32);
     assert_eq!(tuya.pdu_len(&stream), PduLen::Len(frame::MAX_FRAME + 16));
-    assert!(frame::MAX_FRAME + 16 <= MAX_PDU);
+    const { assert!(frame::MAX_FRAME + 16 <= MAX_PDU) };
     stream.resize(frame::MAX_FRAME + 16, 0x41);
     let (ok, t) = dissect("tuya", &stream);
     assert!(ok);

@@ -46,8 +46,8 @@ fn with_header(v: Version, json: &str) -> Vec<u8> {
 /// 1 device): `rounds` control/status exchanges after the handshake.
 pub fn session_frames(d: &SessionDevice, rounds: u32) -> Vec<(usize, Vec<u8>)> {
     let key = &d.local_key;
-    let control = |n: u32| format!(r#"{{"devId":"{}","dps":{{"1":{}}},"t":{}}}"#, d.dev_id, n % 2 == 0, 1_704_067_200 + n);
-    let status = |n: u32| format!(r#"{{"dps":{{"1":{},"20":{}}}}}"#, n % 2 == 0, 230 + n);
+    let control = |n: u32| format!(r#"{{"devId":"{}","dps":{{"1":{}}},"t":{}}}"#, d.dev_id, n.is_multiple_of(2), 1_704_067_200 + n);
+    let status = |n: u32| format!(r#"{{"dps":{{"1":{},"20":{}}}}}"#, n.is_multiple_of(2), 230 + n);
     let mut out = Vec::new();
     match d.version {
         Version::V34 | Version::V35 => {
