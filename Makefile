@@ -12,7 +12,7 @@ SHARED_CAPTURES := ../shared/captures
 VENV := .venv
 
 .PHONY: help deps build install install-system uninstall samples demo test venv \
-        check-wireshark-4.4 bench bench-report bench-run fuzz clean
+        check-wireshark-4.4 bench bench-plugin bench-report bench-run fuzz fuzz-plugin clean
 
 help:
 	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
@@ -24,7 +24,9 @@ help:
 	@echo "make uninstall            remove the plugin from both folders"
 	@echo "make samples              write the sample captures to $(SAMPLES)/"
 	@echo "make check-wireshark-4.4  build and run the same source against Wireshark 4.4 (Debian trixie chroot)"
-	@echo "make bench                benchmarks (bench-report, bench-run): ratios measured side by side"
+	@echo "make bench                benchmarks (bench-plugin, bench-report, bench-run): ratios measured side by side"
+	@echo "make fuzz                 cargo fuzz on every parser target (FUZZ_SECONDS=60 each, FUZZ_JOBS=1 at a time)"
+	@echo "make fuzz-plugin          mutated sample captures through tshark with the plugin and all keys"
 
 deps:
 	@scripts/deps.sh
@@ -63,13 +65,26 @@ test: deps venv install
 
 # Benchmarks print ratios measured side by side in one run; run them on a
 # quiet machine. bench-run compares with tshark on a 1 GB set (about 30 min).
-bench: bench-report bench-run
+bench: bench-plugin bench-report bench-run
+
+bench-plugin: install
+	scripts/bench-plugin.sh
 
 bench-report: install
 	scripts/bench-report.sh 4
 
 bench-run: build
 	scripts/bench-run.sh
+
+# Fuzzing (libFuzzer through cargo fuzz, on the stable toolchain).
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/fuzz.sh
+
+# Every sample capture mutated and run through tshark with the plugin.
+fuzz-plugin: install
+	scripts/fuzz-plugin.sh
 
 check-wireshark-4.4:
 	@scripts/check-wireshark-4.4.sh
