@@ -16,6 +16,6 @@ if ((${#missing[@]})); then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if ! command -v cargo >/dev/null; then
-    echo "phonehome is written in Rust: install a toolchain (1.80 or newer) with rustup, https://rustup.rs" >&2
+    echo "phonehome is written in Rust: install a toolchain (1.85 or newer) with rustup, https://rustup.rs" >&2
     exit 2
 fi
