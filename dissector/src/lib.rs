@@ -14,6 +14,7 @@ pub mod pppp;
 pub mod spec;
 pub mod tree;
 pub mod tuya;
+pub mod wire;
 
 #[cfg(feature = "plugin")]
 mod exports;

@@ -29,9 +29,9 @@ pub fn wireshark_xy() -> String {
         .args(["--modversion", "wireshark"])
         .output()
         .expect("pkg-config is needed (make deps installs it)");
-    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(out.status.success() && !v.is_empty(), "pkg-config finds no wireshark: run `make deps`");
-    v.split('.').take(2).collect::<Vec<_>>().join(".")
+    let v = String::from_utf8_lossy(&out.stdout).into_owned();
+    let xy = filtergen::plugin_home::wireshark_xy(&v).filter(|_| out.status.success());
+    xy.unwrap_or_else(|| panic!("pkg-config finds no wireshark ({v:?}): run `make deps`"))
 }
 
 /// The plugin under test: PHONEHOME_PLUGIN, else the one `make install`

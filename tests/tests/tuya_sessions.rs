@@ -25,7 +25,7 @@ struct Session {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    phonehome::crypto::unhex(s).unwrap_or_else(|| panic!("the peer printed bad hex: {s:?}"))
 }
 
 /// One session from tinytuya for `version`.

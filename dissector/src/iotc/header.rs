@@ -7,6 +7,8 @@
 //! Discovery and connect messages carry the device UID at 16; session data
 //! carries its channel at 14.
 
+use crate::wire::le16;
+
 pub const MAGIC: [u8; 2] = [0x04, 0x02];
 pub const HEADER_LEN: usize = 16;
 pub const UID_AT: usize = 16;
@@ -82,10 +84,6 @@ impl Header {
     }
 }
 
-fn le16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
 /// Parses a descrambled header; `None` without the `04 02` magic.
 pub fn parse(plain: &[u8]) -> Option<Header> {
     let h = plain.get(..HEADER_LEN)?;
@@ -95,9 +93,9 @@ pub fn parse(plain: &[u8]) -> Option<Header> {
     Some(Header {
         version: h[2],
         flags: h[3],
-        length: le16(h, 4),
-        seq: le16(h, 6),
-        opcode: le16(h, 8),
+        length: le16(h, 4)?,
+        seq: le16(h, 6)?,
+        opcode: le16(h, 8)?,
         direction: h[10],
     })
 }

@@ -9,6 +9,7 @@
 //! hello reply the checksum field carries the token on unprovisioned devices.
 
 use crate::crypto::{self, CryptoError};
+use crate::wire::{be16, be32};
 use crate::PduLen;
 
 pub const MAGIC: [u8; 2] = [0x21, 0x31];
@@ -80,14 +81,6 @@ impl std::fmt::Display for FrameError {
             FrameError::BadLength(l) => write!(f, "length field {l} is shorter than the 32-byte header"),
         }
     }
-}
-
-fn be16(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// The length field of the message at the start of `data`, checked.

@@ -13,6 +13,7 @@
 //!                             `length` = IV + ciphertext + tag
 //! ```
 
+use crate::wire::be32;
 use crate::PduLen;
 
 pub const PREFIX_55AA: [u8; 4] = [0x00, 0x00, 0x55, 0xAA];
@@ -87,10 +88,6 @@ impl std::fmt::Display for FrameError {
     }
 }
 
-pub fn be32(data: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])
-}
-
 /// Which framing `data` starts with, if any.
 pub fn framing_of(data: &[u8]) -> Option<Framing> {
     match data.get(..4)? {
@@ -127,9 +124,10 @@ pub fn pdu_len(data: &[u8]) -> PduLen {
     if data.len() < header {
         return PduLen::NeedMore;
     }
-    match geometry(framing, be32(data, header - 4)) {
-        Ok((_, total)) => PduLen::Len(total),
-        Err(_) => PduLen::NotMine,
+    match be32(data, header - 4).map(|length| geometry(framing, length)) {
+        Some(Ok((_, total))) => PduLen::Len(total),
+        Some(Err(_)) => PduLen::NotMine,
+        None => PduLen::NeedMore,
     }
 }
 
@@ -137,12 +135,10 @@ pub fn pdu_len(data: &[u8]) -> PduLen {
 pub fn parse(data: &[u8]) -> Result<Frame, FrameError> {
     let framing = framing_of(data).ok_or(FrameError::BadPrefix)?;
     let header = if framing == Framing::V55aa { HEADER_55AA } else { HEADER_6699 };
-    if data.len() < header {
-        return Err(FrameError::Truncated { need: header, have: data.len() });
-    }
+    let word = |at: usize| be32(data, at).ok_or(FrameError::Truncated { need: header, have: data.len() });
     let (seq_at, length) = match framing {
-        Framing::V55aa => (4, be32(data, 12)),
-        Framing::V6699 => (6, be32(data, 14)),
+        Framing::V55aa => (4, word(12)?),
+        Framing::V6699 => (6, word(14)?),
     };
     let (_, total) = geometry(framing, length)?;
     if data.len() < total {
@@ -156,8 +152,8 @@ pub fn parse(data: &[u8]) -> Result<Frame, FrameError> {
     }
     Ok(Frame {
         framing,
-        seq: be32(data, seq_at),
-        cmd: be32(data, seq_at + 4),
+        seq: word(seq_at)?,
+        cmd: word(seq_at + 4)?,
         length,
         body: header,
         suffix,
@@ -181,7 +177,7 @@ pub fn crc32(frame_up_to_crc: &[u8]) -> u32 {
 /// what precedes them (3.1–3.3); otherwise the trailer may be an HMAC (3.4).
 pub fn crc_matches(data: &[u8], f: &Frame) -> bool {
     let crc_at = f.suffix - CRC_LEN;
-    crc_at >= f.body && crc32(&data[..crc_at]) == be32(data, crc_at)
+    crc_at >= f.body && be32(data, crc_at) == Some(crc32(&data[..crc_at]))
 }
 
 /// The parts of a 6699 frame: additional authenticated data (header after
@@ -285,7 +281,7 @@ mod tests {
         assert_eq!(p.inner(&f), &f[16..f.len() - 4]);
         assert!(has_retcode(&f[16..]));
         let crc_at = f.len() - 8;
-        assert_eq!(be32(&f, crc_at), crc32(&f[..crc_at]));
+        assert_eq!(be32(&f, crc_at), Some(crc32(&f[..crc_at])));
     }
 
     #[test]

@@ -368,7 +368,7 @@ fn add_retcode(t: &mut Tree, f: &Frame, payload_at: usize) {
 
 fn crc_trailer(t: &mut Tree, data: &[u8], crc_at: usize) {
     let crc = frame::crc32(&data[..crc_at]);
-    let status = ChecksumStatus::from_match(crc == frame::be32(data, crc_at));
+    let status = ChecksumStatus::from_match(crate::wire::be32(data, crc_at) == Some(crc));
     let span = Span::wire(crc_at, frame::CRC_LEN);
     t.checksum(Field::Checksum, Field::ChecksumStatus, Expert::BadChecksum, span, status, Some(format!("0x{crc:08x}")));
 }
