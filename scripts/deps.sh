@@ -2,7 +2,7 @@
 # Installs what phonehome needs on Debian/Ubuntu, only where it is missing.
 set -euo pipefail
 
-packages=(tshark libwireshark-dev libglib2.0-dev pkg-config gcc libc6-dev python3-venv python3-pip util-linux tcpdump shellcheck)
+packages=(tshark libwireshark-dev libglib2.0-dev pkg-config gcc libc6-dev python3-venv python3-pip python3-dev util-linux tcpdump shellcheck nftables dnsmasq-base iproute2 tcpreplay)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
