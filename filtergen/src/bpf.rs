@@ -54,6 +54,12 @@ pub fn rule(rule: &Rule) -> Result<String, Error> {
     if rule.filter.is_some() {
         return Err(no_equivalent("`filter`".into()));
     }
+    if let Some(c) = rule.country.first() {
+        return Err(Error::NoEquivalent(format!(
+            "rule {}: country {c} has no BPF equivalent (libpcap knows no registration countries; use `filtergen run`)",
+            rule.label()
+        )));
+    }
     let mut keys = Vec::new();
     if !rule.mac.is_empty() {
         keys.push(macs(&rule.mac));

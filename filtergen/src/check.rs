@@ -101,16 +101,27 @@ pub fn check_profile(profile: &Profile, resolved: &Resolved, compilers: &Compile
                     let result = compilers.display_filter(&filter).and_then(|_| bytes(filter.text.len()));
                     outcomes.push(Outcome { what, result, not_applicable: false });
                 }
-                Err(e) => outcomes.push(Outcome { what, result: Err(e.to_string()), not_applicable: false }),
+                Err(e) => outcomes.push(not_applicable(what, e)),
             }
             outcomes.push(bpf_outcome(format!("capture filter {mode}"), bpf::compile(profile, mode), compilers));
         }
-    } else if let Some(text) = dfilter::compile_ignore(profile, resolved) {
+    } else if let Some(text) = dfilter::compile_ignore(profile, resolved).unwrap_or_else(|e| {
+        outcomes.push(not_applicable("display filter ignore".into(), e));
+        None
+    }) {
         let result = compilers.raw_display_filter(&text).and_then(|_| bytes(text.len()));
         outcomes.push(Outcome { what: "display filter ignore".into(), result, not_applicable: false });
         outcomes.push(bpf_outcome("capture filter ignore".into(), bpf::compile_ignore(profile).map(|b| b.unwrap_or_default()), compilers));
     }
     outcomes
+}
+
+/// A compiler that has no equivalent for a rule is not a failure of the profile.
+fn not_applicable(what: String, e: Error) -> Outcome {
+    match e {
+        Error::NoEquivalent(reason) => Outcome { what, result: Ok(format!("n/a: {reason}")), not_applicable: true },
+        e => Outcome { what, result: Err(e.to_string()), not_applicable: false },
+    }
 }
 
 fn bpf_outcome(what: String, compiled: Result<String, Error>, compilers: &Compilers) -> Outcome {
@@ -119,7 +130,6 @@ fn bpf_outcome(what: String, compiled: Result<String, Error>, compilers: &Compil
             let result = compilers.bpf(&expr).map(|_| format!("{} bytes", expr.len()));
             Outcome { what, result, not_applicable: false }
         }
-        Err(Error::NoEquivalent(reason)) => Outcome { what, result: Ok(format!("n/a: {reason}")), not_applicable: true },
-        Err(e) => Outcome { what, result: Err(e.to_string()), not_applicable: false },
+        Err(e) => not_applicable(what, e),
     }
 }

@@ -255,7 +255,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
         Cmd::Run { profile, inputs, filter, out: out_dir, jobs, resume, wireshark } => {
             let profile = ctx.load(&profile)?;
             let resolved = resolve(&filter.resolve_from)?;
-            let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
+            let compiled = ModeFilter::compile_for_run(&profile, filter.mode, &resolved)?;
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let options = run::Options { out: out_dir, jobs, resume };
             let (planned, skipped) = run::plan(&inputs, filter.mode, &options)?;

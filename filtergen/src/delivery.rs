@@ -27,6 +27,12 @@ impl ModeFilter {
         Ok(ModeFilter { profile: profile.name.0.clone(), mode, text: dfilter::compile(profile, mode, resolved)? })
     }
 
+    /// The filter `run` hands tshark: a `country` key written out as blocks
+    /// (see [`dfilter::compile_expanded`]).
+    pub fn compile_for_run(profile: &Profile, mode: Mode, resolved: &Resolved) -> Result<ModeFilter, Error> {
+        Ok(ModeFilter { profile: profile.name.0.clone(), mode, text: dfilter::compile_expanded(profile, mode, resolved)? })
+    }
+
     /// Every mode the profile has (none without a device).
     pub fn all(profile: &Profile, resolved: &Resolved) -> Result<Vec<ModeFilter>, Error> {
         if profile.device.is_none() {

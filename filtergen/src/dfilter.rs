@@ -4,6 +4,7 @@
 
 use ipnet::IpNet;
 
+use crate::country;
 use crate::error::Error;
 use crate::expr::DFILTER;
 use crate::resolve::Resolved;
@@ -13,8 +14,22 @@ use crate::rules::{Device, HostName, MacPattern, Mode, PortRange, Profile, Rule}
 pub const NAME_FIELDS: [&str; 4] =
     ["dns.qry.name", "dns.resp.name", "tls.handshake.extensions_server_name", "http.host"];
 
-/// The display filter for `mode`.
+/// The display filter for `mode`. Display filters have no country: a
+/// `country` rule the mode needs is refused, naming the rule.
 pub fn compile(profile: &Profile, mode: Mode, resolved: &Resolved) -> Result<String, Error> {
+    let rules: Vec<&Rule> = match mode {
+        Mode::Device => Vec::new(),
+        Mode::Clean => profile.ignore.iter().collect(),
+        Mode::Unexpected => profile.ignore.iter().chain(&profile.expected).collect(),
+    };
+    refuse_countries(rules.into_iter())?;
+    compile_expanded(profile, mode, resolved)
+}
+
+/// As [`compile`], a `country` key written out as the countries' IPv4
+/// blocks from the embedded registry data: for `run`'s tshark pass, which
+/// must agree with the native engine (there, IPv6 addresses match no country).
+pub fn compile_expanded(profile: &Profile, mode: Mode, resolved: &Resolved) -> Result<String, Error> {
     let device = device(profile)?;
     let ignore: Vec<String> = profile.ignore.iter().map(|r| rule(r, resolved)).collect();
     let expected: Vec<String> = profile.expected.iter().map(|r| rule(r, resolved)).collect();
@@ -27,9 +42,20 @@ pub fn compile(profile: &Profile, mode: Mode, resolved: &Resolved) -> Result<Str
 
 /// What the profile's ignore rules match (the noise alone), for profiles
 /// without a device such as `noise/zerotier`.
-pub fn compile_ignore(profile: &Profile, resolved: &Resolved) -> Option<String> {
+pub fn compile_ignore(profile: &Profile, resolved: &Resolved) -> Result<Option<String>, Error> {
+    refuse_countries(profile.ignore.iter())?;
     let ignore: Vec<String> = profile.ignore.iter().map(|r| rule(r, resolved)).collect();
-    (!ignore.is_empty()).then(|| DFILTER.any(&ignore))
+    Ok((!ignore.is_empty()).then(|| DFILTER.any(&ignore)))
+}
+
+fn refuse_countries<'a>(mut rules: impl Iterator<Item = &'a Rule>) -> Result<(), Error> {
+    match rules.find(|r| !r.country.is_empty()) {
+        Some(r) => Err(Error::NoEquivalent(format!(
+            "rule {}: country has no display-filter equivalent (Wireshark knows no registration countries); use `filtergen run` or `report`, which evaluate it",
+            r.label()
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn device(profile: &Profile) -> Result<String, Error> {
@@ -70,6 +96,10 @@ pub fn rule(rule: &Rule, resolved: &Resolved) -> String {
     if !rule.protocols.is_empty() {
         let names: Vec<String> = rule.protocols.iter().map(|p| p.0.clone()).collect();
         keys.push(DFILTER.any(&names));
+    }
+    if !rule.country.is_empty() {
+        let blocks: Vec<IpNet> = rule.country.iter().flat_map(|&c| country::ipv4_blocks(c)).map(IpNet::V4).collect();
+        keys.push(DFILTER.any(&addresses(&blocks)));
     }
     if let Some(filter) = &rule.filter {
         keys.push(format!("({})", filter.0));

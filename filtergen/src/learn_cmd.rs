@@ -63,7 +63,8 @@ pub fn learn(args: LearnArgs, catalog: Option<&Catalog>, out: &mut dyn Write, er
         plugin: gathered.plugin,
         notes: Vec::new(),
         offset: UtcOffset(0),
-        geo: None,
+        geo: &crate::country::Embedded,
+        country_source: crate::country::SOURCE.to_string(),
     })
     .endpoints;
     let text = learn::draft(&args.device, &name, &rows, &gathered.observations, gathered.captures.len());

@@ -39,6 +39,8 @@ pub use error::Error;
 // Issue 7: report, learn, mud.
 pub mod clock;
 pub mod gather;
+pub mod country;
+pub mod geoblock;
 pub mod geoip;
 pub mod learn;
 pub mod learn_cmd;

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::country::{self, Country};
 use crate::headers::Facts;
 use crate::resolve::Resolved;
 use crate::rules::{MacPattern, Mode, PortRange, Profile, Protocol, Rule};
@@ -50,6 +51,8 @@ enum Expr {
     TcpPorts(Vec<PortRange>),
     UdpPorts(Vec<PortRange>),
     Protocol(Protocol),
+    /// Registration countries of either address (embedded registry data).
+    Countries(Vec<Country>),
     /// Host names (DNS, TLS SNI, HTTP Host): only in a TCP/UDP payload.
     Names,
     /// A raw display filter.
@@ -175,6 +178,9 @@ fn rule(rule: &Rule, resolved: &Resolved) -> Expr {
     if !rule.protocols.is_empty() {
         keys.push(Expr::Any(rule.protocols.iter().cloned().map(Expr::Protocol).collect()));
     }
+    if !rule.country.is_empty() {
+        keys.push(Expr::Countries(rule.country.clone()));
+    }
     if rule.filter.is_some() {
         keys.push(Expr::Raw);
     }
@@ -192,6 +198,7 @@ fn eval(e: &Expr, f: &Facts) -> Tri {
         Expr::TcpPorts(ports) => seen(f.tcp_port(|x| ports.iter().any(|p| p.contains(x))), f),
         Expr::UdpPorts(ports) => seen(f.udp_port(|x| ports.iter().any(|p| p.contains(x))), f),
         Expr::Protocol(p) => protocol(&p.0, f),
+        Expr::Countries(countries) => seen(in_countries(countries, f), f),
         Expr::Names => {
             if f.l4_payload || f.tcp.is_some() {
                 Tri::Maybe
@@ -214,6 +221,12 @@ fn fold(parts: &[Expr], f: &Facts, decisive: Tri, neutral: Tri) -> Tri {
         }
     }
     out
+}
+
+fn in_countries(countries: &[Country], f: &Facts) -> bool {
+    let of = |a: IpAddr| country::code(a).is_some_and(|c| countries.iter().any(|x| x.as_str() == c));
+    f.ip4.is_some_and(|(a, b)| of(IpAddr::V4(a.into())) || of(IpAddr::V4(b.into())))
+        || f.ip6.is_some_and(|(a, b)| of(IpAddr::V6(a.into())) || of(IpAddr::V6(b.into())))
 }
 
 fn mac_matches(pattern: &MacPattern, mac: &[u8; 6]) -> bool {
@@ -299,5 +312,15 @@ mod tests {
         assert!(nets.matches(&udp(0x03_43_f2_21, 7, 1, 2)));
         assert!(!nets.matches(&udp(0x03_44_00_00, 7, 1, 2)));
         assert!(nets.matches(&udp(9, 0x0a00_0001, 1, 2)));
+    }
+
+    #[test]
+    fn countries_are_decided_from_the_addresses() {
+        let cn = Expr::Countries(vec!["CN".parse().unwrap()]);
+        let device = 0x0a0a_0a32;
+        assert_eq!(eval(&cn, &udp(device, u32::from(std::net::Ipv4Addr::new(114, 114, 114, 114)), 40000, 53)), Tri::Yes);
+        assert_eq!(eval(&cn, &udp(u32::from(std::net::Ipv4Addr::new(61, 164, 36, 105)), device, 123, 123)), Tri::Yes);
+        assert_eq!(eval(&cn, &udp(device, u32::from(std::net::Ipv4Addr::new(8, 8, 8, 8)), 40000, 53)), Tri::No);
+        assert_eq!(eval(&cn, &udp(device, 0x0a0a_0a01, 40000, 53)), Tri::No);
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{de, Deserialize, Deserializer};
 
+use crate::country::Country;
 use crate::error::Error;
 use crate::protocols::{self, Catalog};
 use crate::rules::{
@@ -57,6 +58,8 @@ struct RuleFields {
     udp: NonEmpty<PortRange>,
     #[serde(default)]
     protocols: NonEmpty<Protocol>,
+    #[serde(default)]
+    country: NonEmpty<Country>,
     filter: Option<RawFilter>,
 }
 
@@ -77,6 +80,7 @@ impl TryFrom<RuleFields> for RuleFile {
             tcp: f.tcp.0,
             udp: f.udp.0,
             protocols: f.protocols.0,
+            country: f.country.0,
             filter: f.filter,
             origin: String::new(),
         };
@@ -84,9 +88,10 @@ impl TryFrom<RuleFields> for RuleFile {
             && rule.host.is_empty()
             && !rule.has_ports()
             && rule.protocols.is_empty()
+            && rule.country.is_empty()
             && rule.filter.is_none();
         if keyless {
-            return Err("rule has no match key (mac, host, tcp, udp, protocols or filter): it would match every packet".into());
+            return Err("rule has no match key (mac, host, tcp, udp, protocols, country or filter): it would match every packet".into());
         }
         Ok(RuleFile(rule))
     }

@@ -12,7 +12,7 @@ use crate::clock::UtcOffset;
 use crate::observe::{merge_bursts, Flow, Observations, Remote};
 use crate::period::{self, Period};
 use crate::rules::{Profile, Rule};
-use crate::services;
+use crate::{country, services};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -34,6 +34,10 @@ pub struct Report {
     pub hours: Hours,
     pub iot: Vec<IotRow>,
     pub iot_remotes: Vec<IotRemote>,
+    /// Traffic per country (or scope, e.g. `private`), most bytes first.
+    pub countries: Vec<CountryRow>,
+    /// Where the countries came from, for the footer.
+    pub country_source: String,
     /// Start and end of the captured time (seconds since the epoch).
     pub span: (f64, f64),
 }
@@ -68,7 +72,12 @@ pub struct Endpoint {
     pub rule: String,
     pub broadcast: bool,
     pub ntp: bool,
+    /// The registration country (ISO code) of its public addresses.
     pub country: Option<String>,
+    /// For addresses in no country: `private`, `multicast`, `link-local`, ...
+    pub scope: Option<String>,
+    /// The network owner (ASN / organisation) where a `--geoip` database has it.
+    pub owner: Option<String>,
     /// Burst start times, for the timeline.
     #[serde(skip)]
     pub times: Vec<f64>,
@@ -109,6 +118,27 @@ pub struct Resolver {
     /// Offered by DHCP, or (with no DHCP seen) a private address.
     pub local: bool,
     pub country: Option<String>,
+    pub scope: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// The device's traffic with one country (or one scope such as `private`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CountryRow {
+    /// The ISO code, or the scope label, or `unknown` (a public address no source places).
+    pub country: String,
+    pub packets_out: u64,
+    pub bytes_out: u64,
+    pub packets_in: u64,
+    pub bytes_in: u64,
+    /// The endpoints (names or addresses) behind it.
+    pub endpoints: Vec<String>,
+}
+
+impl CountryRow {
+    pub fn bytes(&self) -> u64 {
+        self.bytes_out + self.bytes_in
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -147,6 +177,39 @@ pub struct IotRemote {
 /// Something outside the report proper that can look an address up.
 pub trait Geo {
     fn country(&self, addr: IpAddr) -> Option<String>;
+    /// The network owner (`AS15169 Google LLC`), where known.
+    fn owner(&self, _addr: IpAddr) -> Option<String> {
+        None
+    }
+}
+
+/// Sources asked in order: the first that knows an address answers.
+pub struct Layered<'a>(pub Vec<&'a dyn Geo>);
+
+impl Geo for Layered<'_> {
+    fn country(&self, addr: IpAddr) -> Option<String> {
+        self.0.iter().find_map(|g| g.country(addr))
+    }
+    fn owner(&self, addr: IpAddr) -> Option<String> {
+        self.0.iter().find_map(|g| g.owner(addr))
+    }
+}
+
+/// What the report says about one address's place.
+struct Place {
+    country: Option<String>,
+    scope: Option<&'static str>,
+    owner: Option<String>,
+}
+
+fn place(geo: &dyn Geo, addr: IpAddr) -> Place {
+    let scope = country::scope(addr);
+    let public = scope.is_none();
+    Place {
+        country: if public { geo.country(addr) } else { None },
+        scope,
+        owner: if public { geo.owner(addr) } else { None },
+    }
 }
 
 pub struct Inputs<'a> {
@@ -156,18 +219,20 @@ pub struct Inputs<'a> {
     pub plugin: bool,
     pub notes: Vec<String>,
     pub offset: UtcOffset,
-    pub geo: Option<&'a dyn Geo>,
+    pub geo: &'a dyn Geo,
+    /// Where `geo`'s countries come from, for the footer.
+    pub country_source: String,
 }
 
 /// Builds the report.
 pub fn build(inputs: Inputs) -> Report {
-    let Inputs { profile, observations: o, captures, plugin, mut notes, offset, geo } = inputs;
-    let country = |a: &IpAddr| geo.and_then(|g| g.country(*a));
-    let endpoints = endpoints(profile, o, offset, &country);
+    let Inputs { profile, observations: o, captures, plugin, mut notes, offset, geo, country_source } = inputs;
+    let endpoints = endpoints(profile, o, offset, geo);
     if profile.ignore.iter().chain(&profile.expected).any(|r| r.filter.is_some()) {
         notes.push("rules with a raw `filter` are not evaluated by report: endpoints they alone explain show as UNEXPECTED".into());
     }
-    let (dns, resolvers) = dns(o, &country);
+    let (dns, resolvers) = dns(o, geo);
+    let countries = countries(o, geo);
     Report {
         profile: profile.name.to_string(),
         description: profile.description.as_ref().map(|d| d.0.clone()),
@@ -185,6 +250,8 @@ pub fn build(inputs: Inputs) -> Report {
         hours: hours(o, offset),
         iot: o.iot.iter().map(|((f, v), n)| IotRow { field: f.clone(), value: v.clone(), packets: *n }).collect(),
         iot_remotes: o.iot_remotes.iter().map(|((p, r), n)| IotRemote { protocol: p.clone(), remote: r.clone(), packets: *n }).collect(),
+        countries,
+        country_source,
         span: (o.first.unwrap_or(0.0), o.last.unwrap_or(0.0)),
     }
 }
@@ -227,7 +294,7 @@ struct RowKey {
 /// A row's remotes, flows, names and where the names came from.
 type Group<'a> = (Vec<&'a Remote>, Vec<&'a Flow>, Vec<String>, Option<&'static str>);
 
-fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, country: &dyn Fn(&IpAddr) -> Option<String>) -> Vec<Endpoint> {
+fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, geo: &dyn Geo) -> Vec<Endpoint> {
     let names = names(o);
     let mut groups: BTreeMap<RowKey, Group> = BTreeMap::new();
     for (key, flow) in &o.flows {
@@ -267,8 +334,11 @@ fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, country: &d
             }
             let protocol = protocols.iter().max_by_key(|(_, n)| **n).map(|(p, _)| p.to_string());
             let ips: Vec<IpAddr> = addresses.iter().filter_map(|r| if let Remote::Ip(a) = r { Some(*a) } else { None }).collect();
+            let places: Vec<Place> = ips.iter().map(|a| place(geo, *a)).collect();
+            let countries: BTreeSet<String> = places.iter().filter_map(|p| p.country.clone()).collect();
             let facts = Facts {
                 addresses: &ips,
+                countries: &countries,
                 names: &all_names,
                 macs: flows.iter().flat_map(|f| f.remote_macs.iter()).collect(),
                 transport: &key.transport,
@@ -276,7 +346,6 @@ fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, country: &d
                 layers: flows.iter().flat_map(|f| f.layers.iter()).map(String::as_str).collect(),
             };
             let (status, rule) = verdict(profile, &facts);
-            let countries: BTreeSet<String> = ips.iter().filter_map(country).collect();
             let ntp = key.port == Some(123) && key.transport == "udp" || facts.layers.contains("ntp");
             Endpoint {
                 name: source.map(|_| key.label.clone()),
@@ -300,7 +369,9 @@ fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, country: &d
                 rule,
                 broadcast: flows.iter().any(|f| f.broadcast),
                 ntp,
-                country: (!countries.is_empty()).then(|| countries.into_iter().collect::<Vec<_>>().join(", ")),
+                country: (!countries.is_empty()).then(|| countries.iter().cloned().collect::<Vec<_>>().join(", ")),
+                scope: places.iter().find_map(|p| p.scope).map(str::to_string),
+                owner: joined(places.iter().filter_map(|p| p.owner.clone())),
                 times,
             }
         })
@@ -317,9 +388,43 @@ fn repeats(period: Option<&Period>, events: usize) -> String {
     }
 }
 
+/// Distinct values joined with `, `; `None` when there are none.
+fn joined(values: impl Iterator<Item = String>) -> Option<String> {
+    let set: BTreeSet<String> = values.collect();
+    (!set.is_empty()).then(|| set.into_iter().collect::<Vec<_>>().join(", "))
+}
+
+/// Packets and bytes per country of the remote address (per scope for
+/// addresses in none), with the endpoints behind each; most bytes first.
+fn countries(o: &Observations, geo: &dyn Geo) -> Vec<CountryRow> {
+    let names = names(o);
+    let mut rows: BTreeMap<String, (CountryRow, BTreeSet<String>)> = BTreeMap::new();
+    for (key, flow) in &o.flows {
+        let Remote::Ip(addr) = &key.remote else { continue };
+        let p = place(geo, *addr);
+        let label = p.country.or(p.scope.map(str::to_string)).unwrap_or_else(|| "unknown".into());
+        let entry = rows.entry(label.clone()).or_insert_with(|| {
+            (CountryRow { country: label, packets_out: 0, bytes_out: 0, packets_in: 0, bytes_in: 0, endpoints: Vec::new() }, BTreeSet::new())
+        });
+        entry.0.packets_out += flow.packets[0];
+        entry.0.bytes_out += flow.bytes[0];
+        entry.0.packets_in += flow.packets[1];
+        entry.0.bytes_in += flow.bytes[1];
+        entry.1.insert(names.get(&key.remote).map_or_else(|| addr.to_string(), |(n, _)| n[0].clone()));
+    }
+    let mut out: Vec<CountryRow> = rows.into_values().map(|(mut row, endpoints)| {
+        row.endpoints = endpoints.into_iter().collect();
+        row
+    }).collect();
+    out.sort_by(|a, b| b.bytes().cmp(&a.bytes()).then_with(|| a.country.cmp(&b.country)));
+    out
+}
+
 /// What the rules can test of an endpoint.
 struct Facts<'a> {
     addresses: &'a [IpAddr],
+    /// Registration countries of the public addresses.
+    countries: &'a BTreeSet<String>,
     names: &'a [String],
     macs: BTreeSet<&'a String>,
     transport: &'a str,
@@ -367,10 +472,11 @@ fn rule_matches(rule: &Rule, f: &Facts) -> bool {
             list.iter().any(|r| r.contains(p))
         });
     let proto_ok = rule.protocols.is_empty() || rule.protocols.iter().any(|p| f.layers.contains(p.0.as_str()));
-    mac_ok && host_ok && port_ok && proto_ok
+    let country_ok = rule.country.is_empty() || rule.country.iter().any(|c| f.countries.contains(c.as_str()));
+    mac_ok && host_ok && port_ok && proto_ok && country_ok
 }
 
-fn dns(o: &Observations, country: &dyn Fn(&IpAddr) -> Option<String>) -> (Vec<DnsRow>, Vec<Resolver>) {
+fn dns(o: &Observations, geo: &dyn Geo) -> (Vec<DnsRow>, Vec<Resolver>) {
     let mut per_resolver: BTreeMap<IpAddr, u64> = BTreeMap::new();
     let rows = o
         .dns
@@ -396,11 +502,16 @@ fn dns(o: &Observations, country: &dyn Fn(&IpAddr) -> Option<String>) -> (Vec<Dn
         .collect();
     let resolvers = per_resolver
         .into_iter()
-        .map(|(r, n)| Resolver {
-            address: r.to_string(),
-            questions: n,
-            local: o.dhcp_resolvers.contains(&r) || (o.dhcp_resolvers.is_empty() && is_private(r)),
-            country: country(&r),
+        .map(|(r, n)| {
+            let p = place(geo, r);
+            Resolver {
+                address: r.to_string(),
+                questions: n,
+                local: o.dhcp_resolvers.contains(&r) || (o.dhcp_resolvers.is_empty() && is_private(r)),
+                country: p.country,
+                scope: p.scope.map(str::to_string),
+                owner: p.owner,
+            }
         })
         .collect();
     (rows, resolvers)
@@ -453,7 +564,8 @@ mod tests {
         .unwrap();
         let names = vec!["m2.tuyaeu.com".to_string()];
         let addrs = ["3.67.242.33".parse().unwrap()];
-        let mut f = Facts { addresses: &addrs, names: &names, macs: BTreeSet::new(), transport: "tcp", port: Some(8883), layers: BTreeSet::new() };
+        let countries = BTreeSet::from(["DE".to_string()]);
+        let mut f = Facts { addresses: &addrs, countries: &countries, names: &names, macs: BTreeSet::new(), transport: "tcp", port: Some(8883), layers: BTreeSet::new() };
         assert_eq!(verdict(&p, &f), ("expected", "mqtt".into()));
         f.port = Some(443);
         assert_eq!(verdict(&p, &f).0, "unexpected");

@@ -7,9 +7,9 @@ use crate::clock::UtcOffset;
 use crate::error::Error;
 use crate::gather;
 use crate::observe::DeviceMatch;
-use crate::report::{self, Geo, Inputs};
+use crate::report::{self, Geo, Inputs, Layered};
 use crate::rules::Profile;
-use crate::{atomic, report_html, report_text};
+use crate::{atomic, country, report_html, report_text};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -31,9 +31,10 @@ pub struct ReportArgs {
     /// Write the report here (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// A MaxMind or DB-IP country database (.mmdb): adds each address's country.
+    /// A MaxMind or DB-IP database (.mmdb), repeatable: a country database overrides the embedded
+    /// registry countries, an ASN database adds each network's owner.
     #[arg(long, value_name = "FILE")]
-    pub geoip: Option<PathBuf>,
+    pub geoip: Vec<PathBuf>,
     /// Local time for timestamps and the hour-of-day histogram, e.g. +11:00.
     #[arg(long, value_name = "OFFSET", default_value = "0", allow_hyphen_values = true)]
     pub utc_offset: UtcOffset,
@@ -50,7 +51,7 @@ pub struct ReportArgs {
 pub fn run(args: ReportArgs, profile: &Profile, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     let device = DeviceMatch::from_profile(profile)
         .ok_or_else(|| Error::Usage(format!("profile {} has no device: report needs the device's MAC or IP", profile.name)))?;
-    let geo = args.geoip.as_deref().map(crate::geoip::Countries::open).transpose()?;
+    let databases = args.geoip.iter().map(|p| crate::geoip::Countries::open(p)).collect::<Result<Vec<_>, _>>()?;
     let gathered = gather::gather(&args.captures, &device, args.jobs.unwrap_or_else(gather::default_jobs))?;
     let io = |e: std::io::Error| Error::io("<stderr>", e);
     for s in &gathered.skipped {
@@ -70,7 +71,8 @@ pub fn run(args: ReportArgs, profile: &Profile, out: &mut dyn Write, err: &mut d
         plugin: gathered.plugin,
         notes,
         offset: args.utc_offset,
-        geo: geo.as_ref().map(|g| g as &dyn Geo),
+        geo: &Layered(databases.iter().map(|d| d as &dyn Geo).chain([&country::Embedded as &dyn Geo]).collect()),
+        country_source: country_source(&args.geoip),
     });
     let text = match args.format {
         Format::Table => report_text::table(&report),
@@ -85,4 +87,13 @@ pub fn run(args: ReportArgs, profile: &Profile, out: &mut dyn Write, err: &mut d
     }
     let unexpected = report.endpoints.iter().any(|e| e.status == "unexpected");
     Ok(i32::from(!gathered.problems.is_empty() || (args.fail_on_unexpected && unexpected)))
+}
+
+/// The footer's word on where countries come from.
+fn country_source(databases: &[PathBuf]) -> String {
+    if databases.is_empty() {
+        return country::SOURCE.to_string();
+    }
+    let names: Vec<String> = databases.iter().map(|d| d.file_name().map_or_else(|| d.display().to_string(), |n| n.to_string_lossy().into_owned())).collect();
+    format!("countries and network owners from {} where it has the address, else {}", names.join(", "), country::SOURCE)
 }

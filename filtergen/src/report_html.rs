@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use crate::report::Report;
-use crate::report_text::{sections, summary};
+use crate::report_text::{footer, sections, summary};
 
 /// Width of the timeline's time axis, in pixels (marks are binned to it).
 const AXIS: f64 = 900.0;
@@ -151,6 +151,7 @@ tr.ignored td {{ color: #888; }}
             let _ = writeln!(page, "<p class=\"note\">{}</p>", escape(note));
         }
     }
+    let _ = writeln!(page, "<hr><p class=\"note\">{}</p>", escape(&footer(r)));
     page.push_str("</body></html>\n");
     page
 }

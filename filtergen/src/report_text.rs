@@ -1,7 +1,7 @@
 //! The report as tables (one list of sections shared by every format) and
 //! its text renderings: aligned terminal table, CSV, Markdown, JSON.
 
-use crate::report::{Endpoint, Report};
+use crate::report::{CountryRow, Endpoint, Report};
 
 /// One titled table.
 pub struct Section {
@@ -41,8 +41,44 @@ fn endpoint_row(e: &Endpoint) -> Vec<String> {
         e.repeats.clone(),
         regularity(e),
         e.rule.clone(),
-        e.country.clone().unwrap_or_default(),
+        place(&e.country, &e.scope, &e.owner),
     ]
+}
+
+/// The country column: `CN`, `US (AS15169 Google LLC)`, or a scope such as `private`.
+pub fn place(country: &Option<String>, scope: &Option<String>, owner: &Option<String>) -> String {
+    let base = country.clone().or_else(|| scope.clone()).unwrap_or_default();
+    match owner {
+        Some(o) if base.is_empty() => o.clone(),
+        Some(o) => format!("{base} ({o})"),
+        None => base,
+    }
+}
+
+/// Share of the device's bytes, `87%` (`<1%` for a sliver).
+fn share(part: u64, total: u64) -> String {
+    match (part * 100).checked_div(total) {
+        Some(0) if part > 0 => "<1%".into(),
+        Some(p) => format!("{p}%"),
+        None => "-".into(),
+    }
+}
+
+fn country_row(c: &CountryRow, total: u64) -> Vec<String> {
+    vec![
+        c.country.clone(),
+        share(c.bytes(), total),
+        format!("{} / {}", c.packets_out, bytes(c.bytes_out)),
+        format!("{} / {}", c.packets_in, bytes(c.bytes_in)),
+        c.endpoints.join(" "),
+    ]
+}
+
+/// `countries by traffic: CN 87%, DE 12%, private 1%`: the first thing to read.
+pub fn countries_line(r: &Report) -> Option<String> {
+    let total: u64 = r.countries.iter().map(CountryRow::bytes).sum();
+    let parts: Vec<String> = r.countries.iter().map(|c| format!("{} {}", c.country, share(c.bytes(), total))).collect();
+    (!parts.is_empty()).then(|| format!("countries by traffic: {}", parts.join(", ")))
 }
 
 const ENDPOINT_HEADERS: [&str; 14] =
@@ -51,6 +87,14 @@ const ENDPOINT_HEADERS: [&str; 14] =
 /// Every section of the report, in reading order.
 pub fn sections(r: &Report) -> Vec<Section> {
     let mut out = Vec::new();
+    let total: u64 = r.countries.iter().map(CountryRow::bytes).sum();
+    out.push(Section {
+        title: "Countries".into(),
+        headers: vec!["country", "share of bytes", "out pkts/bytes", "in pkts/bytes", "endpoints"],
+        rows: r.countries.iter().map(|c| country_row(c, total)).collect(),
+        notes: vec![],
+        statuses: vec![],
+    });
     let own = |e: &&Endpoint| !e.broadcast;
     out.push(Section {
         title: "Endpoints".into(),
@@ -61,7 +105,7 @@ pub fn sections(r: &Report) -> Vec<Section> {
     });
     let unexpected = r.endpoints.iter().filter(|e| e.status == "unexpected").count();
     if unexpected > 0 {
-        out[0].notes.push(format!("{unexpected} endpoint(s) match no ignore or expected rule: UNEXPECTED"));
+        out[1].notes.push(format!("{unexpected} endpoint(s) match no ignore or expected rule: UNEXPECTED"));
     }
     out.push(Section {
         title: "Broadcast and multicast".into(),
@@ -72,12 +116,15 @@ pub fn sections(r: &Report) -> Vec<Section> {
     });
     out.push(Section {
         title: "NTP servers".into(),
-        headers: vec!["server", "addresses", "packets out", "packets in", "repeats", "regularity", "rule"],
+        headers: vec!["server", "addresses", "packets out", "packets in", "repeats", "regularity", "rule", "country"],
         rows: r
             .endpoints
             .iter()
             .filter(|e| e.ntp)
-            .map(|e| vec![e.label(), e.addresses.join(" "), e.packets_out.to_string(), e.packets_in.to_string(), e.repeats.clone(), regularity(e), e.rule.clone()])
+            .map(|e| {
+                let country = place(&e.country, &e.scope, &e.owner);
+                vec![e.label(), e.addresses.join(" "), e.packets_out.to_string(), e.packets_in.to_string(), e.repeats.clone(), regularity(e), e.rule.clone(), country]
+            })
             .collect(),
         notes: vec![],
         statuses: vec![],
@@ -105,7 +152,7 @@ pub fn sections(r: &Report) -> Vec<Section> {
             .iter()
             .map(|x| {
                 let local = if x.local { "yes" } else { "NO: hard-coded or public" };
-                vec![x.address.clone(), x.questions.to_string(), local.into(), x.country.clone().unwrap_or_default()]
+                vec![x.address.clone(), x.questions.to_string(), local.into(), place(&x.country, &x.scope, &x.owner)]
             })
             .collect(),
         notes: if foreign.is_empty() { vec![] } else { vec![format!("the device asks resolvers that are not the local network's: {}", foreign.join(", "))] },
@@ -166,6 +213,7 @@ pub fn summary(r: &Report) -> Vec<String> {
     if let Some(d) = &r.description {
         lines.push(d.clone());
     }
+    lines.extend(countries_line(r));
     lines.extend(r.notes.iter().map(|n| format!("note: {n}")));
     lines
 }
@@ -194,7 +242,13 @@ pub fn table(r: &Report) -> String {
             out.push_str(&format!("  {n}\n"));
         }
     }
+    out.push_str(&format!("\n{}\n", footer(r)));
     out
+}
+
+/// The last line: where the countries come from and what they mean.
+pub fn footer(r: &Report) -> String {
+    format!("Note: {}.", r.country_source)
 }
 
 /// The endpoints (all of them, broadcast included) as CSV, one row each,
@@ -203,6 +257,7 @@ pub fn csv(r: &Report) -> String {
     let headers = [
         "endpoint", "name_source", "addresses", "transport", "port", "service", "protocol", "direction", "packets_out", "bytes_out", "packets_in", "bytes_in",
         "first_seen", "last_seen", "bursts", "repeats", "period_seconds", "jitter_seconds", "regular_share", "status", "rule", "broadcast", "ntp", "country",
+        "scope", "owner",
     ];
     let mut out = headers.join(",") + "\n";
     for e in &r.endpoints {
@@ -232,6 +287,8 @@ pub fn csv(r: &Report) -> String {
             e.broadcast.to_string(),
             e.ntp.to_string(),
             e.country.clone().unwrap_or_default(),
+            e.scope.clone().unwrap_or_default(),
+            e.owner.clone().unwrap_or_default(),
         ];
         out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
         out.push('\n');
@@ -275,6 +332,7 @@ pub fn markdown(r: &Report) -> String {
             out.push_str(&format!("{}\n\n", md_cell(n)));
         }
     }
+    out.push_str(&format!("---\n\n{}\n", md_cell(&footer(r))));
     out
 }
 

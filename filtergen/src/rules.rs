@@ -10,6 +10,7 @@ use ipnet::IpNet;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+use crate::country::Country;
 use crate::protocols;
 
 /// The three views of a device's traffic.
@@ -310,7 +311,7 @@ macro_rules! deserialize_from_scalar {
         }
     )*};
 }
-deserialize_from_scalar!(MacPattern, Host, PortRange, Protocol, RawFilter, Name, Text);
+deserialize_from_scalar!(MacPattern, Host, PortRange, Protocol, RawFilter, Name, Text, Country);
 
 /// Accepts a YAML string or number as text.
 pub(crate) struct ScalarText;
@@ -342,6 +343,8 @@ pub struct Rule {
     pub tcp: Vec<PortRange>,
     pub udp: Vec<PortRange>,
     pub protocols: Vec<Protocol>,
+    /// Registration countries of the remote address (ISO codes).
+    pub country: Vec<Country>,
     pub filter: Option<RawFilter>,
     /// Where the rule came from, e.g. `noise/zerotier.yaml ignore[0]`.
     pub origin: String,
