@@ -127,6 +127,8 @@ pub struct Resolver {
 pub struct CountryRow {
     /// The ISO code, or the scope label, or `unknown` (a public address no source places).
     pub country: String,
+    /// Internet traffic (a country or `unknown`), not a local scope.
+    pub public: bool,
     pub packets_out: u64,
     pub bytes_out: u64,
     pub packets_in: u64,
@@ -395,16 +397,19 @@ fn joined(values: impl Iterator<Item = String>) -> Option<String> {
 }
 
 /// Packets and bytes per country of the remote address (per scope for
-/// addresses in none), with the endpoints behind each; most bytes first.
+/// addresses in none), with the endpoints behind each: countries first,
+/// most bytes first, then the local scopes (private, multicast, ...).
 fn countries(o: &Observations, geo: &dyn Geo) -> Vec<CountryRow> {
     let names = names(o);
     let mut rows: BTreeMap<String, (CountryRow, BTreeSet<String>)> = BTreeMap::new();
     for (key, flow) in &o.flows {
         let Remote::Ip(addr) = &key.remote else { continue };
         let p = place(geo, *addr);
+        let public = p.scope.is_none();
         let label = p.country.or(p.scope.map(str::to_string)).unwrap_or_else(|| "unknown".into());
         let entry = rows.entry(label.clone()).or_insert_with(|| {
-            (CountryRow { country: label, packets_out: 0, bytes_out: 0, packets_in: 0, bytes_in: 0, endpoints: Vec::new() }, BTreeSet::new())
+            let row = CountryRow { country: label, public, packets_out: 0, bytes_out: 0, packets_in: 0, bytes_in: 0, endpoints: Vec::new() };
+            (row, BTreeSet::new())
         });
         entry.0.packets_out += flow.packets[0];
         entry.0.bytes_out += flow.bytes[0];
@@ -416,7 +421,7 @@ fn countries(o: &Observations, geo: &dyn Geo) -> Vec<CountryRow> {
         row.endpoints = endpoints.into_iter().collect();
         row
     }).collect();
-    out.sort_by(|a, b| b.bytes().cmp(&a.bytes()).then_with(|| a.country.cmp(&b.country)));
+    out.sort_by(|a, b| b.public.cmp(&a.public).then_with(|| b.bytes().cmp(&a.bytes())).then_with(|| a.country.cmp(&b.country)));
     out
 }
 

@@ -64,21 +64,26 @@ fn share(part: u64, total: u64) -> String {
     }
 }
 
-fn country_row(c: &CountryRow, total: u64) -> Vec<String> {
+/// Bytes to and from the internet (rows that are countries).
+fn internet_bytes(r: &Report) -> u64 {
+    r.countries.iter().filter(|c| c.public).map(CountryRow::bytes).sum()
+}
+
+fn country_row(c: &CountryRow, internet: u64) -> Vec<String> {
     vec![
         c.country.clone(),
-        share(c.bytes(), total),
+        if c.public { share(c.bytes(), internet) } else { String::new() },
         format!("{} / {}", c.packets_out, bytes(c.bytes_out)),
         format!("{} / {}", c.packets_in, bytes(c.bytes_in)),
         c.endpoints.join(" "),
     ]
 }
 
-/// `countries by traffic: CN 87%, DE 12%, private 1%`: the first thing to read.
+/// `internet traffic by country: CN 87%, DE 13%`: the first thing to read.
 pub fn countries_line(r: &Report) -> Option<String> {
-    let total: u64 = r.countries.iter().map(CountryRow::bytes).sum();
-    let parts: Vec<String> = r.countries.iter().map(|c| format!("{} {}", c.country, share(c.bytes(), total))).collect();
-    (!parts.is_empty()).then(|| format!("countries by traffic: {}", parts.join(", ")))
+    let internet = internet_bytes(r);
+    let parts: Vec<String> = r.countries.iter().filter(|c| c.public).map(|c| format!("{} {}", c.country, share(c.bytes(), internet))).collect();
+    (!parts.is_empty()).then(|| format!("internet traffic by country: {}", parts.join(", ")))
 }
 
 const ENDPOINT_HEADERS: [&str; 14] =
@@ -87,11 +92,11 @@ const ENDPOINT_HEADERS: [&str; 14] =
 /// Every section of the report, in reading order.
 pub fn sections(r: &Report) -> Vec<Section> {
     let mut out = Vec::new();
-    let total: u64 = r.countries.iter().map(CountryRow::bytes).sum();
+    let internet = internet_bytes(r);
     out.push(Section {
         title: "Countries".into(),
-        headers: vec!["country", "share of bytes", "out pkts/bytes", "in pkts/bytes", "endpoints"],
-        rows: r.countries.iter().map(|c| country_row(c, total)).collect(),
+        headers: vec!["country", "share of internet bytes", "out pkts/bytes", "in pkts/bytes", "endpoints"],
+        rows: r.countries.iter().map(|c| country_row(c, internet)).collect(),
         notes: vec![],
         statuses: vec![],
     });

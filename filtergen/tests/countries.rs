@@ -53,7 +53,9 @@ fn report_names_countries_with_no_option_in_every_format() {
     // The countries summary: most bytes first, with the endpoints behind each.
     let countries = r["countries"].as_array().unwrap();
     let bytes = |c: &Value| c["bytes_out"].as_u64().unwrap() + c["bytes_in"].as_u64().unwrap();
-    assert!(countries.windows(2).all(|w| bytes(&w[0]) >= bytes(&w[1])), "sorted by bytes: {countries:?}");
+    let public = |c: &Value| c["public"].as_bool().unwrap();
+    assert!(countries.windows(2).all(|w| public(&w[0]) > public(&w[1]) || public(&w[0]) == public(&w[1]) && bytes(&w[0]) >= bytes(&w[1])), "countries first, by bytes: {countries:?}");
+    assert!(public(&countries[0]), "a country reads first, not the broadcasts: {countries:?}");
     let cn = countries.iter().find(|c| c["country"] == "CN").expect("a CN row");
     let behind: Vec<&str> = cn["endpoints"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
     assert!(behind.contains(&"61.164.36.105") && behind.contains(&"114.114.114.114"), "{behind:?}");
@@ -70,7 +72,7 @@ fn report_names_countries_with_no_option_in_every_format() {
             let first_section = out.find("ountries").expect("a countries section");
             let endpoints = out.find("ndpoints").expect("an endpoints section");
             assert!(first_section < endpoints, "{format}: countries read before the endpoints");
-            assert!(out.contains("countries by traffic: "), "{format}: the summary line");
+            assert!(out.contains("internet traffic by country: US "), "{format}: the summary line");
             assert!(out.contains("about 95% of IPv4"), "{format}: the footer");
         } else {
             let header = out.lines().next().unwrap();
