@@ -6,7 +6,7 @@
 //! TCP direction as `ietf-mud:direction-initiated`.
 //!
 //! What MUD cannot say is left out and listed: `*.domain` wildcards (a
-//! dnsname is one exact name), MAC, protocol and raw-filter rules.
+//! dnsname is one exact name), MAC, protocol, country and raw-filter rules.
 
 use serde_json::{json, Map, Value};
 
@@ -111,8 +111,8 @@ pub fn build(profile: &Profile, opts: &Options) -> Mud {
     for (i, rule) in profile.expected.iter().enumerate() {
         // ACE names are at most 64 characters (RFC 8519).
         let label: String = rule.name.as_ref().map_or_else(|| format!("rule{i}"), |n| n.to_string()).chars().take(48).collect();
-        if !rule.mac.is_empty() || !rule.protocols.is_empty() || rule.filter.is_some() {
-            left_out.push(format!("{}: mac, protocols and filter keys have no MUD equivalent; rule left out", rule.label()));
+        if !rule.mac.is_empty() || !rule.protocols.is_empty() || !rule.country.is_empty() || rule.filter.is_some() {
+            left_out.push(format!("{}: mac, protocols, country and filter keys have no MUD equivalent; rule left out", rule.label()));
             continue;
         }
         for (version, target) in targets(rule, &mut left_out) {
