@@ -86,7 +86,7 @@ fuzz:
 fuzz-plugin: install
 	scripts/fuzz-plugin.sh
 
-check-wireshark-4.4:
+check-wireshark-4.4: install
 	@scripts/check-wireshark-4.4.sh
 
 clean:

@@ -64,7 +64,7 @@ in_chroot 'install -m 0644 "$CARGO_TARGET_DIR/release/libphonehome.so" "$(pkg-co
 in_chroot 'tshark -G plugins' | grep -q '^phonehome.so' || { echo "tshark $ws44 does not list phonehome.so" >&2; exit 1; }
 
 # Every field of the plugin's protocols, as the host's tshark lists them.
-mapfile -t fields < <(scripts/tshark-user -G fields 2>/dev/null |
+mapfile -t fields < <(target/release/filtergen tshark -- -G fields 2>/dev/null |
     awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print "-e"; print $3 }')
 fields+=(-e frame.number -e _ws.col.Protocol -e _ws.col.Info)
 echo "comparing ${#fields[@]} field arguments"
@@ -81,7 +81,7 @@ for c in "${captures[@]}"; do
     # As root, tshark 4.4 reads the global plugin folder; its notice about
     # running as root is the one line of stderr allowed.
     new=$(in_chroot "cd /src && tshark -r '$c' -o '$tuya_key' -Y '$ours' -T fields ${fields[*]} 2>&1" | grep -v '^Running as user "root"')
-    old=$(scripts/tshark-user -r "$host_path" -o "$tuya_key" -Y "$ours" -T fields "${fields[@]}" 2>&1)
+    old=$(target/release/filtergen tshark -- -r "$host_path" -o "$tuya_key" -Y "$ours" -T fields "${fields[@]}" 2>&1)
     frames=$(printf '%s\n' "$new" | grep -c . || true)
     if [ "$new" = "$old" ]; then
         echo "same decode under $ws44 and $(pkg-config --modversion wireshark): $c ($frames frames)"
