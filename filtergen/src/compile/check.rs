@@ -24,8 +24,6 @@ const EMPTY_PCAP: [u8; 24] = [
 pub struct Outcome {
     pub what: String,
     pub result: Result<String, String>,
-    /// A BPF that cannot exist (not a failure).
-    pub not_applicable: bool,
 }
 
 /// Compilers backed by the installed tshark and tcpdump, in a scratch folder.
@@ -100,15 +98,15 @@ pub fn check_profile(profile: &Profile, resolved: &Resolved, compilers: &Compile
             match ModeFilter::compile(profile, mode, resolved) {
                 Ok(filter) => {
                     let result = compilers.display_filter(&filter).and_then(|_| bytes(filter.text.len()));
-                    outcomes.push(Outcome { what, result, not_applicable: false });
+                    outcomes.push(Outcome { what, result });
                 }
-                Err(e) => outcomes.push(Outcome { what, result: Err(e.to_string()), not_applicable: false }),
+                Err(e) => outcomes.push(Outcome { what, result: Err(e.to_string()) }),
             }
             outcomes.push(bpf_outcome(format!("capture filter {mode}"), bpf::compile(profile, mode), compilers));
         }
     } else if let Some(text) = dfilter::compile_ignore(profile, resolved) {
         let result = compilers.raw_display_filter(&text).and_then(|_| bytes(text.len()));
-        outcomes.push(Outcome { what: "display filter ignore".into(), result, not_applicable: false });
+        outcomes.push(Outcome { what: "display filter ignore".into(), result });
         outcomes.push(bpf_outcome("capture filter ignore".into(), bpf::compile_ignore(profile).map(|b| b.unwrap_or_default()), compilers));
     }
     outcomes
@@ -118,9 +116,9 @@ fn bpf_outcome(what: String, compiled: Result<String, Error>, compilers: &Compil
     match compiled {
         Ok(expr) => {
             let result = compilers.bpf(&expr).map(|_| format!("{} bytes", expr.len()));
-            Outcome { what, result, not_applicable: false }
+            Outcome { what, result }
         }
-        Err(Error::NoEquivalent(reason)) => Outcome { what, result: Ok(format!("n/a: {reason}")), not_applicable: true },
-        Err(e) => Outcome { what, result: Err(e.to_string()), not_applicable: false },
+        Err(Error::NoEquivalent(reason)) => Outcome { what, result: Ok(format!("n/a: {reason}")) },
+        Err(e) => Outcome { what, result: Err(e.to_string()) },
     }
 }

@@ -56,7 +56,6 @@ pub struct Problem {
 pub struct ReadSummary {
     pub packets: u64,
     pub problem: Option<Problem>,
-    pub compressed: bool,
 }
 
 /// Counts the bytes read from the file (compressed bytes for gzip), for progress.
@@ -159,7 +158,7 @@ pub fn read(
 ) -> Result<ReadSummary, Error> {
     let (source, compressed) = open(path, bytes_read)?;
     let mut w = Window { source, buf: vec![0; CHUNK], start: 0, end: 0, offset: 0, eof: false };
-    let mut summary = ReadSummary { compressed, ..Default::default() };
+    let mut summary = ReadSummary::default();
     let result = match w.want(4) {
         Ok(()) => match w.window() {
             [0x0a, 0x0d, 0x0d, 0x0a, ..] => read_pcapng(&mut w, &mut summary, &mut each),
