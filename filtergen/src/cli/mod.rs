@@ -20,6 +20,7 @@ mod command;
 mod filter;
 mod install;
 mod learn;
+mod manpages;
 mod mud;
 mod report;
 mod run;
@@ -96,6 +97,9 @@ pub enum Cmd {
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
+    /// Write the man pages (filtergen.1 and filtergen-COMMAND.1) into DIR.
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -130,6 +134,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
         Cmd::Tshark { args } => crate::tshark::run_with_plugin(&args),
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);
+            Ok(0)
+        }
+        Cmd::Manpages { dir } => {
+            manpages::write(&dir)?;
             Ok(0)
         }
     }
