@@ -205,9 +205,9 @@ impl Drop for Netns {
 #[test]
 fn country_sets_load_into_nft() {
     require_tool("nft", "nftables");
-    let cn: filtergen::country::Country = "CN".parse().unwrap();
-    let ru: filtergen::country::Country = "RU".parse().unwrap();
-    let set = filtergen::geoblock::CountrySet::new("geo_cn_ru", &[cn, ru], &["2001:db8:cafe::/48".parse().unwrap()]).unwrap();
+    let cn: filtergen::Country = "CN".parse().unwrap();
+    let ru: filtergen::Country = "RU".parse().unwrap();
+    let set = filtergen::CountrySet::new("geo_cn_ru", &[cn, ru], &["2001:db8:cafe::/48".parse().unwrap()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("geo.nft");
     std::fs::write(&script, set.nft_table("phonehome_geo")).unwrap();
