@@ -12,7 +12,7 @@ SHARED_CAPTURES := ../shared/captures
 VENV := .venv
 
 .PHONY: help deps build install install-system uninstall samples demo test venv \
-        check-wireshark-4.4 bench bench-plugin bench-report bench-run fuzz fuzz-plugin clean
+        check-wireshark-4.4 check-suricata bench bench-plugin bench-suricata bench-report bench-run fuzz fuzz-plugin clean
 
 help:
 	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
@@ -24,6 +24,7 @@ help:
 	@echo "make uninstall            remove the plugin from both folders"
 	@echo "make samples              write the sample captures to $(SAMPLES)/"
 	@echo "make check-wireshark-4.4  build and run the same source against Wireshark 4.4 (Debian trixie chroot)"
+	@echo "make check-suricata       filtergen suricata and report --eve against real Suricata (SURICATA_SUITE=trixie: 7, sid: 8; chroot in target/)"
 	@echo "make bench                benchmarks (bench-plugin, bench-report, bench-run): ratios measured side by side"
 	@echo "make fuzz                 cargo fuzz on every parser target (FUZZ_SECONDS=60 each, FUZZ_JOBS=1 at a time)"
 	@echo "make fuzz-plugin          mutated sample captures through tshark with the plugin and all keys"
@@ -88,6 +89,15 @@ fuzz-plugin: install
 
 check-wireshark-4.4:
 	@scripts/check-wireshark-4.4.sh
+
+# Not part of `test`: builds (once) a Debian chroot with Suricata under
+# target/suricata-$(SURICATA_SUITE) and runs it on every sample capture.
+SURICATA_SUITE ?= trixie
+check-suricata:
+	@scripts/check-suricata.sh $(SURICATA_SUITE)
+
+bench-suricata: build
+	scripts/bench-suricata.sh $(SURICATA_SUITE)
 
 clean:
 	$(CARGO) clean

@@ -135,6 +135,9 @@ pub enum Cmd {
         #[command(flatten)]
         wireshark: WiresharkOpts,
     },
+    /// Write Suricata signatures: unexpected destinations, hard-coded resolvers, key-free IoT signatures.
+    #[command(after_help = "Examples:\n  filtergen suricata profiles/roborock-tuya.yaml profiles/wyze-base.yaml -o rules/\n  suricata -S rules/phonehome.rules -r day1.pcap -l eve/\n  filtergen suricata profiles/roborock-tuya.yaml --resolve-from day1.pcap --local-resolver 10.10.10.1\n\nOne alert per flow the profile does not expect (`phonehome PROFILE: unexpected destination`), DNS to a resolver it does not allow (`phonehome PROFILE: hard-coded resolver`), and signatures that need no profile (sids 1770000-1770099). Profile sids: 1800000 + 1000 per profile. Rules Suricata cannot evaluate (MAC, raw filter) are left out with a warning.")]
+    Suricata(crate::emit::suricata::SuricataArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -265,6 +268,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             deliver_macros(std::slice::from_ref(&compiled), &wireshark, err)?;
             let engine = engine::Engine::new(&profile, &compiled, &resolved, &wireshark.wireshark_profile);
             run::run(&engine, planned, &options, out, err)
+        }
+        Cmd::Suricata(args) => {
+            let profiles = args.profiles.iter().map(|p| ctx.load(p)).collect::<Result<Vec<_>, _>>()?;
+            let resolved = resolve(&args.resolve_from)?;
+            crate::emit::suricata::run(&args, &profiles, resolved, out, err)
         }
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);

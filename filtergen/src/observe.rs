@@ -287,7 +287,7 @@ fn is_service_port(p: u16) -> bool {
 
 /// Without a SYN to tell: the remote serves when the ports are equal, when
 /// only its port is a service port, or when its port is the lower one.
-fn remote_serves(device_port: u16, remote_port: u16) -> bool {
+pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
     match (is_service_port(device_port), is_service_port(remote_port)) {
         (false, true) => true,
         (true, false) => false,

@@ -3,6 +3,8 @@
 //! resolvers, NTP, broadcast chatter, the hour-of-day histogram, IoT ids).
 //! Renderers (`report_text`, `report_html`) only format this.
 
+pub mod eve;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 

@@ -1,0 +1,3 @@
+//! Outputs for other engines.
+
+pub mod suricata;
