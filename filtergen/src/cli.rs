@@ -107,7 +107,7 @@ pub enum Cmd {
         wireshark: WiresharkOpts,
     },
     /// Tell what the device talks to: endpoints with periods, DNS, resolvers, NTP, broadcasts, busy hours, IoT ids.
-    #[command(after_help = "Examples:\n  filtergen report profiles/roborock-tuya.yaml captures/\n  filtergen report profiles/milight-bridge.yaml day1.pcapng.gz --format html -o report.html --geoip dbip-country-lite.mmdb\n  filtergen report profiles/roborock-tuya.yaml captures/ --utc-offset +11:00 --format markdown\n\nOne tshark pass per capture (with the phonehome plugin when it is installed), captures read in parallel. Exit 1 when a capture could not be read completely.")]
+    #[command(after_help = "Examples:\n  filtergen report profiles/roborock-tuya.yaml captures/\n  filtergen report profiles/milight-bridge.yaml day1.pcapng.gz --format html -o report.html --geoip dbip-country-lite.mmdb\n  filtergen report profiles/roborock-tuya.yaml captures/ --utc-offset +11:00 --format markdown\n  filtergen report profiles/roborock-tuya.yaml --eve /var/log/suricata/eve.json sensor2/eve.json.1.gz\n\nOne tshark pass per capture (with the phonehome plugin when it is installed), captures read in parallel. With --eve, Suricata's EVE JSON logs (flow, dns, tls, http, dhcp, alert; plain or gzip) are read line by line instead; periods are then those of connections and DNS questions. Exit 1 when a capture or log could not be read completely.")]
     Report(crate::report_cmd::ReportArgs),
     /// Draft a profile from what a device did in captures (review it before committing).
     #[command(after_help = "Examples:\n  filtergen learn captures/ --device 64:90:c1:1d:24:c4 -o profiles/my-vacuum.yaml\n  filtergen filter profiles/my-vacuum.yaml --mode unexpected --resolve-from captures/day1.pcapng")]
