@@ -49,7 +49,7 @@ measure() {
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 run_suricata() { # rules out
-    rm -rf "$work/$2"
+    rm -rf "${work:?}/${2:?}"
     mkdir -p "$work/$2"
     measure chroot "$root" suricata -S "$inside/$1" -r "$inside/set-$mb.pcap" -l "$inside/$2"
 }
