@@ -21,16 +21,15 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::Write;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ipnet::IpNet;
 
 pub mod signatures;
 use crate::error::Error;
-use crate::resolve::Resolved;
-use crate::rules::{HostName, PortRange, Profile, Rule};
+use crate::profile::resolve::Resolved;
+use crate::profile::rules::{HostName, PortRange, Profile, Rule};
 
 /// The rules file `-o DIR` writes.
 pub const RULES_FILE: &str = "phonehome.rules";
@@ -43,22 +42,6 @@ pub const SIDS_PER_PROFILE: u32 = 1000;
 pub const PROFILE_SLOTS: u32 = 200;
 /// Offsets within a profile's range: alerts below, silent rules from here.
 const FIRST_ALLOW_SID: u32 = 100;
-
-#[derive(clap::Args, Debug)]
-pub struct SuricataArgs {
-    /// Device profiles (one rule set each, in one rules file).
-    #[arg(required = true, value_name = "PROFILE")]
-    pub profiles: Vec<PathBuf>,
-    /// Write DIR/phonehome.rules and DIR/suricata-phonehome.yaml instead of printing the rules.
-    #[arg(long, short, value_name = "DIR")]
-    pub output: Option<PathBuf>,
-    /// Also match the addresses DNS answers in these captures returned for the profiles' host names.
-    #[arg(long, num_args = 1.., value_name = "CAPTURE")]
-    pub resolve_from: Vec<PathBuf>,
-    /// Resolvers the devices may use besides private addresses and the hosts a rule allows on port 53.
-    #[arg(long, num_args = 1.., value_name = "ADDRESS")]
-    pub local_resolver: Vec<IpAddr>,
-}
 
 /// What `generate` needs besides the profiles.
 #[derive(Default)]
@@ -75,37 +58,8 @@ pub struct Generated {
     pub signatures: usize,
 }
 
-/// Runs the command: writes the files (or prints the rules), warnings to `err`.
-pub fn run(args: &SuricataArgs, profiles: &[Profile], resolved: Resolved, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let options = Options { resolved, local_resolvers: args.local_resolver.clone() };
-    let generated = generate(profiles, &options)?;
-    let io = |e: std::io::Error| Error::io("<stderr>", e);
-    for w in &generated.warnings {
-        writeln!(err, "filtergen: warning: {w}").map_err(io)?;
-    }
-    match &args.output {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            let rules = dir.join(RULES_FILE);
-            crate::atomic::write(&rules, generated.rules.as_bytes())?;
-            crate::atomic::write(&dir.join(SNIPPET_FILE), snippet(&rules).as_bytes())?;
-            writeln!(
-                out,
-                "wrote {} ({} signatures) and {}\nrun: suricata -S {} -r CAPTURE -l OUTDIR",
-                rules.display(),
-                generated.signatures,
-                dir.join(SNIPPET_FILE).display(),
-                rules.display()
-            )
-            .map_err(|e| Error::io("<stdout>", e))?;
-        }
-        None => out.write_all(generated.rules.as_bytes()).map_err(|e| Error::io("<stdout>", e))?,
-    }
-    Ok(0)
-}
-
 /// How to load the rules from a sensor's own `suricata.yaml`.
-fn snippet(rules: &Path) -> String {
+pub(crate) fn snippet(rules: &Path) -> String {
     let absolute = std::path::absolute(rules).unwrap_or_else(|_| rules.to_path_buf());
     format!(
         "# phonehome: add this rules file to the sensor's suricata.yaml (or run\n\
@@ -568,7 +522,7 @@ mod tests {
     use super::*;
 
     fn profile(text: &str) -> Profile {
-        crate::profile::parse(text, Path::new("t.yaml"), None).unwrap()
+        crate::profile::load::parse(text, Path::new("t.yaml"), None).unwrap()
     }
 
     const ROBOROCK: &str = "name: robo\ndevice: {ip: [10.10.10.8]}\nexpected:\n  - name: dns\n    udp: [53]\n  - name: mqtt\n    host: [m2.tuyaeu.com, 3.67.242.33, \"*.io.mi.com\"]\n    tcp: [8883]\n  - name: ping\n    protocols: [icmp, arp]\n";
@@ -616,9 +570,9 @@ mod tests {
         // The profile loader refuses them first ...
         for host in ["\"a.com\\\"; sid:1; alert ip any any -> any any (msg:\\\"x\"", "\"a;b.com\"", "\"a)b.com\""] {
             let text = format!("name: h\ndevice: {{ip: [192.0.2.9]}}\nexpected:\n  - host: [{host}]\n");
-            assert!(crate::profile::parse(&text, Path::new("t.yaml"), None).is_err(), "{host}");
+            assert!(crate::profile::load::parse(&text, Path::new("t.yaml"), None).is_err(), "{host}");
         }
-        assert!("x; sid:1".parse::<crate::rules::Name>().is_err());
+        assert!("x; sid:1".parse::<crate::profile::rules::Name>().is_err());
         // ... and the writer checks again.
         assert_eq!(quote("a\"b;c\\d\n"), "\"a\\\"b\\;c\\\\d \"");
         assert!(check_token("p; sid:1").is_err());

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::emit::suricata::{seen_as, Seen};
 use crate::error::Error;
-use crate::observe::{merge_bursts, normalize_name, remote_serves, DeviceMatch, EndpointKey, Observations, Remote};
+use crate::report::observe::{merge_bursts, normalize_name, remote_serves, DeviceMatch, EndpointKey, Observations, Remote};
 
 /// What the EVE files gave.
 pub struct EveGathered {
