@@ -45,7 +45,7 @@ echo "capture set: $(( $(stat -c %s "$set_file") >> 20 )) MiB, $(capinfos -c -M 
 # user+system CPU seconds and wall seconds of one command.
 measure() {
     /usr/bin/time -f "%U %S %e %M" -o "$work/.t" "$@" >/dev/null 2>"$work/.err" || { tail "$work/.err" >&2; exit 1; }
-    awk '{ printf "%.2f %.2f %d", $1 + $2, $3, $4 / 1024 }' "$work/.t"
+    awk '{ printf "%.2f %.2f %d\n", $1 + $2, $3, $4 / 1024 }' "$work/.t"
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 run_suricata() { # rules out
