@@ -142,14 +142,10 @@ pub enum Cmd {
 
 /// Runs the parsed command; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let catalog = Catalog::from_tshark().map_err(|e| {
-        let _ = writeln!(err, "filtergen: warning: {e}; protocol names are not checked");
-    });
-    let catalog = catalog.ok();
-    let ctx = Context { catalog: catalog.as_ref() };
+    let ctx = Context { catalog: std::cell::OnceCell::new() };
     match cli.command {
         Cmd::Filter { profile, filter, wireshark } => {
-            let profile = ctx.load(&profile)?;
+            let profile = ctx.load(&profile, err)?;
             let resolved = resolve(&filter.resolve_from)?;
             let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
             deliver_macros(std::slice::from_ref(&compiled), &wireshark, err)?;
@@ -157,7 +153,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             Ok(0)
         }
         Cmd::Bpf { profile, mode } => {
-            let profile = ctx.load(&profile)?;
+            let profile = ctx.load(&profile, err)?;
             let expr = if profile.device.is_some() {
                 bpf::compile(&profile, mode)?
             } else {
@@ -167,7 +163,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             Ok(0)
         }
         Cmd::Command { profile, captures, filter, wireshark } => {
-            let profile = ctx.load(&profile)?;
+            let profile = ctx.load(&profile, err)?;
             let resolved = resolve(&filter.resolve_from)?;
             let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
             let (jobs, skipped) = jobs::plan(&captures, filter.mode)?;
@@ -181,7 +177,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             Ok(0)
         }
         Cmd::Script { profile, template, output, filter, wireshark } => {
-            let profile = ctx.load(&profile)?;
+            let profile = ctx.load(&profile, err)?;
             let resolved = resolve(&filter.resolve_from)?;
             let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
             deliver_macros(std::slice::from_ref(&compiled), &wireshark, err)?;
@@ -203,7 +199,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             let resolved = resolve(&resolve_from)?;
             let mut failed = false;
             for path in &profiles {
-                let profile = match ctx.load(path) {
+                let profile = match ctx.load(path, err) {
                     Ok(p) => p,
                     Err(e) => {
                         writeln!(out, "{}: FAILED\n  {e}", path.display()).map_err(stdout_error)?;
@@ -232,7 +228,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             let resolved = resolve(&resolve_from)?;
             let mut contents = wsprofile::Contents::default();
             for path in &profiles {
-                let profile = ctx.load(path)?;
+                let profile = ctx.load(path, err)?;
                 contents.filters.extend(ModeFilter::all(&profile, &resolved)?);
                 contents.keys.tuya.extend(profile.keys.tuya);
                 contents.keys.miio.extend(profile.keys.miio);
@@ -244,16 +240,16 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             Ok(0)
         }
         Cmd::Report(args) => {
-            let profile = ctx.load(&args.profile)?;
+            let profile = ctx.load(&args.profile, err)?;
             crate::report_cmd::run(args, &profile, out, err)
         }
-        Cmd::Learn(args) => crate::learn_cmd::learn(args, ctx.catalog, out, err),
+        Cmd::Learn(args) => crate::learn_cmd::learn(args, ctx.catalog(err), out, err),
         Cmd::Mud(args) => {
-            let profile = ctx.load(&args.profile)?;
+            let profile = ctx.load(&args.profile, err)?;
             crate::mud::run(args, &profile, out, err)
         }
         Cmd::Run { profile, inputs, filter, out: out_dir, jobs, resume, wireshark } => {
-            let profile = ctx.load(&profile)?;
+            let profile = ctx.load(&profile, err)?;
             let resolved = resolve(&filter.resolve_from)?;
             let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -273,13 +269,32 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
     }
 }
 
-struct Context<'a> {
-    catalog: Option<&'a Catalog>,
+/// `tshark -G protocols` is asked (once) only when a profile names a
+/// protocol that every Wireshark does not have anyway.
+struct Context {
+    catalog: std::cell::OnceCell<Option<Catalog>>,
 }
 
-impl Context<'_> {
-    fn load(&self, path: &Path) -> Result<Profile, Error> {
-        profile::load(path, self.catalog)
+impl Context {
+    fn catalog(&self, err: &mut dyn Write) -> Option<&Catalog> {
+        self.catalog
+            .get_or_init(|| {
+                Catalog::from_tshark()
+                    .map_err(|e| {
+                        let _ = writeln!(err, "filtergen: warning: {e}; protocol names are not checked");
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn load(&self, path: &Path, err: &mut dyn Write) -> Result<Profile, Error> {
+        let profile = profile::load(path, None)?;
+        let rules = profile.ignore.iter().chain(&profile.expected);
+        if rules.flat_map(|r| &r.protocols).all(|p| crate::protocols::always_known(&p.0)) {
+            return Ok(profile);
+        }
+        profile::load(path, self.catalog(err))
     }
 }
 

@@ -1,7 +1,7 @@
-//! One tshark pass per capture, the captures spread over worker threads,
-//! their observations merged. A capture tshark cannot finish reading is a
-//! problem (named with tshark's reason), its packets read so far are kept,
-//! and the others go on.
+//! One pass per capture, native (the default) or through tshark, the
+//! captures spread over worker threads, their observations merged. A
+//! capture that cannot be read to the end is a problem (named with the
+//! reason), its packets read so far are kept, and the others go on.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use crate::error::Error;
 use crate::jobs;
 use crate::observe::{DeviceMatch, Observations, FIELDS};
+use crate::report::native;
 use crate::tshark_fields::Tshark;
 
 /// What the pass found, and what went wrong on the way.
@@ -26,13 +27,27 @@ pub struct Gathered {
     pub missing_fields: Vec<String>,
 }
 
+/// What reads the captures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// filtergen's own decoders and the phonehome dissectors, no tshark.
+    #[default]
+    Native,
+    /// One `tshark -T fields` pass per capture, with the phonehome plugin
+    /// when it is installed (the reference the native pass is tested against).
+    Tshark,
+}
+
 /// Reads every capture named by `inputs` (files or directories).
-pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize) -> Result<Gathered, Error> {
+pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize, engine: Engine) -> Result<Gathered, Error> {
     let (captures, skipped) = jobs::discover(inputs)?;
     if captures.is_empty() {
         return Err(Error::Usage("no captures found (looked for .pcap, .pcapng, .cap and their .gz)".into()));
     }
-    let tshark = Tshark::new()?;
+    let tshark = match engine {
+        Engine::Native => None,
+        Engine::Tshark => Some(Tshark::new()?),
+    };
     let next = AtomicUsize::new(0);
     let merged = Mutex::new((Observations::default(), Vec::new()));
     let workers = jobs.max(1).min(captures.len());
@@ -44,10 +59,25 @@ pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize) -> Result<G
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(capture) = captures.get(i) else { break };
-                    let mut obs = Observations::default();
-                    if let Err(e) = tshark.fields(capture, &FIELDS, |row| obs.add(device, row)) {
-                        problems.push((i, e.to_string()));
-                    }
+                    let obs = match &tshark {
+                        Some(tshark) => {
+                            let mut obs = Observations::default();
+                            if let Err(e) = tshark.fields(capture, &FIELDS, |row| obs.add(device, row)) {
+                                problems.push((i, e.to_string()));
+                            }
+                            obs
+                        }
+                        None => match native::observe(capture, device) {
+                            Ok((obs, problem)) => {
+                                problems.extend(problem.map(|p| (i, p)));
+                                obs
+                            }
+                            Err(e) => {
+                                problems.push((i, e.to_string()));
+                                Observations::default()
+                            }
+                        },
+                    };
                     mine.merge(obs);
                 }
                 let mut all = merged.lock().expect("no worker panics while holding the lock");
@@ -63,8 +93,9 @@ pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize) -> Result<G
         captures,
         skipped,
         problems: problems.into_iter().map(|(_, p)| p).collect(),
-        plugin: tshark.plugin().is_some(),
-        missing_fields: FIELDS.iter().filter(|f| !tshark.knows(f)).map(|f| f.to_string()).collect(),
+        // The native pass always has the dissectors.
+        plugin: tshark.as_ref().is_none_or(|t| t.plugin().is_some()),
+        missing_fields: tshark.as_ref().map_or_else(Vec::new, |t| FIELDS.iter().filter(|f| !t.knows(f)).map(|f| f.to_string()).collect()),
     })
 }
 

@@ -3,6 +3,10 @@
 //! resolvers, NTP, broadcast chatter, the hour-of-day histogram, IoT ids).
 //! Renderers (`report_text`, `report_html`) only format this.
 
+mod iot;
+pub mod native;
+mod payload;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
