@@ -221,7 +221,8 @@ fn transport(proto: u8, p: &[u8], at: usize, v6: bool, f: &mut Facts) {
 /// could pass them is left to tshark.
 fn looks_encapsulated(p: &[u8]) -> bool {
     let rpcap = p.len() >= 8 && p[0] == 0 && u32::from_be_bytes([p[4], p[5], p[6], p[7]]) as usize == p.len() - 8;
-    let e100 = p.len() >= 28 && p[0] == 1;
+    // Arbor E100: a 28-byte header, version 1, bytes captured (offset 20) = the rest.
+    let e100 = p.len() >= 28 && p[0] == 1 && u32::from_be_bytes([p[20], p[21], p[22], p[23]]) as usize == p.len() - 28;
     let mp2t = !p.is_empty() && p[0] == 0x47 && p.len() % 188 == 0;
     let peekremote = p.starts_with(&[0x00, 0xff, 0xab, 0xcd]);
     let rftap = p.starts_with(b"RFta");
