@@ -236,16 +236,19 @@ pub struct Observations {
     tcp_servers: HashMap<(u16, IpAddr, u16), bool>,
 }
 
-/// The fields of one packet, parsed.
-struct PacketView<'a> {
-    ts: f64,
-    len: u64,
-    eth: [Option<[u8; 6]>; 2],
-    ip: [Option<IpAddr>; 2],
-    protocols: &'a str,
-    tcp: Option<[u16; 2]>,
-    udp: Option<[u16; 2]>,
-    syn_only: bool,
+/// The header fields of one packet, parsed (from tshark's text, or
+/// straight from the bytes by the native pass).
+pub struct PacketView<'a> {
+    pub ts: f64,
+    pub len: u64,
+    pub eth: [Option<[u8; 6]>; 2],
+    pub ip: [Option<IpAddr>; 2],
+    /// `frame.protocols`: the layers, colon-separated.
+    pub protocols: &'a str,
+    pub tcp: Option<[u16; 2]>,
+    pub udp: Option<[u16; 2]>,
+    /// SYN without ACK.
+    pub syn_only: bool,
 }
 
 fn first(v: Option<&str>) -> Option<&str> {
@@ -321,12 +324,6 @@ impl Observations {
     /// Adds one packet's field values (in [`FIELDS`] order).
     pub fn add(&mut self, device: &DeviceMatch, v: &[Option<&str>]) {
         let Some(ts) = first(v[F_TIME]).and_then(|t| t.parse::<f64>().ok()) else { return };
-        self.packets += 1;
-        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
-        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
-        let hour = (ts / 3600.0).floor() as i64;
-        self.covered_hours.insert(hour);
-
         let ip = |a: usize, b: usize| first(v[a]).or(first(v[b])).and_then(|s| s.parse::<IpAddr>().ok());
         let p = PacketView {
             ts,
@@ -338,6 +335,18 @@ impl Observations {
             udp: ports(v[F_UDP_SRC], v[F_UDP_DST]),
             syn_only: flag(v[F_SYN]) && !flag(v[F_ACK]),
         };
+        self.add_view(device, &p, v);
+    }
+
+    /// Adds one packet whose header fields are parsed already; `v` holds the
+    /// payload fields (DNS, names, DHCP, IoT ids) in [`FIELDS`] order.
+    pub fn add_view(&mut self, device: &DeviceMatch, p: &PacketView, v: &[Option<&str>]) {
+        let ts = p.ts;
+        self.packets += 1;
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
+        let hour = (ts / 3600.0).floor() as i64;
+        self.covered_hours.insert(hour);
         // dir 0: the device sent it; 1: the device received it.
         let dir = if device.is_device(p.eth[0], p.ip[0]) {
             0

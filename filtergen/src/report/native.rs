@@ -19,7 +19,7 @@ use super::payload;
 use crate::capture::{self, Event};
 use crate::error::Error;
 use crate::headers::{self, Facts};
-use crate::observe::{DeviceMatch, Observations, FIELDS};
+use crate::observe::{DeviceMatch, Observations, PacketView, FIELDS};
 use crate::tshark_fields::AGGREGATOR;
 
 /// Built-in Wireshark dissectors registered on UDP ports that the report
@@ -104,15 +104,6 @@ fn field(name: &str) -> usize {
 /// Indices into `FIELDS`, looked up once.
 struct Indices {
     time: usize,
-    len: usize,
-    eth: [usize; 2],
-    ip: [usize; 2],
-    ip6: [usize; 2],
-    protocols: usize,
-    tcp: [usize; 2],
-    udp: [usize; 2],
-    syn: usize,
-    ack: usize,
     dns_response: usize,
     dns_qname: usize,
     dns_a: usize,
@@ -127,15 +118,6 @@ impl Indices {
     fn new() -> Indices {
         Indices {
             time: field("frame.time_epoch"),
-            len: field("frame.len"),
-            eth: [field("eth.src"), field("eth.dst")],
-            ip: [field("ip.src"), field("ip.dst")],
-            ip6: [field("ipv6.src"), field("ipv6.dst")],
-            protocols: field("frame.protocols"),
-            tcp: [field("tcp.srcport"), field("tcp.dstport")],
-            udp: [field("udp.srcport"), field("udp.dstport")],
-            syn: field("tcp.flags.syn"),
-            ack: field("tcp.flags.ack"),
             dns_response: field("dns.flags.response"),
             dns_qname: field("dns.qry.name"),
             dns_a: field("dns.a"),
@@ -145,15 +127,6 @@ impl Indices {
             http_host: field("http.host"),
             dhcp_dns: field("dhcp.option.domain_name_server"),
         }
-    }
-}
-
-struct Mac([u8; 6]);
-
-impl std::fmt::Display for Mac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
     }
 }
 
@@ -168,6 +141,19 @@ struct Pass<'a> {
     frame: u32,
     iot: Iot,
     tls: HashMap<StreamKey, TlsStream>,
+    /// This packet's time, headers and `frame.protocols`.
+    time: f64,
+    headers: Headers,
+    layers: String,
+}
+
+/// The header fields of the packet being read.
+#[derive(Default)]
+struct Headers {
+    ip: [Option<IpAddr>; 2],
+    tcp: Option<[u16; 2]>,
+    udp: Option<[u16; 2]>,
+    syn_only: bool,
 }
 
 /// Observes one capture natively. A damaged capture is not an `Err`: its
@@ -182,6 +168,9 @@ pub fn observe(path: &Path, device: &DeviceMatch) -> Result<(Observations, Optio
         frame: 0,
         iot: Iot::default(),
         tls: HashMap::new(),
+        time: 0.0,
+        headers: Headers::default(),
+        layers: String::new(),
     };
     let summary = capture::read(path, Arc::new(AtomicU64::new(0)), |event| {
         match event {
@@ -214,25 +203,54 @@ impl Pass<'_> {
         let digits = self.resolutions.get(interface as usize).copied().unwrap_or(6);
         let scale = 10u64.pow(digits);
         self.row.clear();
-        // Nine digits after the point, as tshark prints frame.time_epoch.
+        // The time as tshark prints it (nine digits after the point), read
+        // back as tshark's reader does, so both engines hold the same f64.
         let nanos = (timestamp % scale) * 10u64.pow(9 - digits);
         self.row.set(self.at.time, format_args!("{}.{:09}", timestamp / scale, nanos));
-        self.row.set(self.at.len, original_len);
+        self.time = self.row.values[self.at.time].parse().unwrap_or(0.0);
         let facts = headers::decode(linktype, data);
-        let layers = self.layers(&facts, data);
-        self.row.set(self.at.protocols, layers);
-        let values: Vec<Option<&str>> = self.row.values.iter().map(|v| (!v.is_empty()).then_some(v.as_str())).collect();
-        self.observations.add(self.device, &values);
+        self.headers = Headers::default();
+        let mut layers = std::mem::take(&mut self.layers);
+        layers.clear();
+        self.layers(&facts, data, &mut layers);
+        let h = &self.headers;
+        let view = PacketView {
+            ts: self.time,
+            len: u64::from(original_len),
+            eth: facts.eth.map_or([None, None], |(s, d)| [Some(s), Some(d)]),
+            ip: h.ip,
+            protocols: &layers,
+            tcp: h.tcp,
+            udp: h.udp,
+            syn_only: h.syn_only,
+        };
+        let mut values: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
+        for (v, text) in values.iter_mut().zip(&self.row.values) {
+            if !text.is_empty() {
+                *v = Some(text.as_str());
+            }
+        }
+        self.observations.add_view(self.device, &view, &values);
+        self.layers = layers;
     }
 
-    /// Fills the header and payload fields; returns `frame.protocols`.
-    fn layers(&mut self, f: &Facts, data: &[u8]) -> String {
+    /// Fills the header fields and the payload fields of the row; writes
+    /// `frame.protocols` into `out`.
+    fn layers(&mut self, f: &Facts, data: &[u8], out: &mut String) {
         let mut layers: Vec<&'static str> = Vec::with_capacity(8);
-        let Some((src, dst)) = f.eth else {
-            return String::new();
-        };
-        self.row.set(self.at.eth[0], Mac(src));
-        self.row.set(self.at.eth[1], Mac(dst));
+        self.stack(f, data, &mut layers);
+        for (i, l) in layers.iter().enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            out.push_str(l);
+        }
+    }
+
+    fn stack(&mut self, f: &Facts, data: &[u8], layers: &mut Vec<&'static str>) {
+        if f.eth.is_none() {
+            return;
+        }
         layers.push("eth");
         if f.llc.is_some() || (f.ethertype.is_none() && data.len() >= 14) {
             layers.push("llc");
@@ -242,7 +260,7 @@ impl Pass<'_> {
                 Some(l) if l.snap == Some((0x00000c, 0x010b)) => layers.push("stp"),
                 _ => {}
             }
-            return layers.join(":");
+            return;
         }
         layers.push("ethertype");
         if f.vlan {
@@ -251,17 +269,11 @@ impl Pass<'_> {
         let (src_ip, dst_ip) = match (f.ip4, f.ip6) {
             (Some((a, b)), _) => {
                 layers.push("ip");
-                let (a, b) = (Ipv4Addr::from(a), Ipv4Addr::from(b));
-                self.row.set(self.at.ip[0], a);
-                self.row.set(self.at.ip[1], b);
-                (IpAddr::V4(a), IpAddr::V4(b))
+                (IpAddr::V4(Ipv4Addr::from(a)), IpAddr::V4(Ipv4Addr::from(b)))
             }
             (None, Some((a, b))) => {
                 layers.push("ipv6");
-                let (a, b) = (Ipv6Addr::from(a), Ipv6Addr::from(b));
-                self.row.set(self.at.ip6[0], a);
-                self.row.set(self.at.ip6[1], b);
-                (IpAddr::V6(a), IpAddr::V6(b))
+                (IpAddr::V6(Ipv6Addr::from(a)), IpAddr::V6(Ipv6Addr::from(b)))
             }
             _ => {
                 match f.ethertype {
@@ -269,40 +281,36 @@ impl Pass<'_> {
                     Some(0x88cc) => layers.push("lldp"),
                     _ => layers.push("data"),
                 }
-                return layers.join(":");
+                return;
             }
         };
+        self.headers.ip = [Some(src_ip), Some(dst_ip)];
         let payload = data.get(f.payload.0..f.payload.1).unwrap_or(&[]);
         match (f.ip_proto, f.tcp, f.udp) {
             (_, Some((sport, dport)), _) => {
                 layers.push("tcp");
-                self.row.set(self.at.tcp[0], sport);
-                self.row.set(self.at.tcp[1], dport);
-                self.row.set(self.at.syn, u8::from(f.tcp_flags & 0x02 != 0));
-                self.row.set(self.at.ack, u8::from(f.tcp_flags & 0x10 != 0));
+                self.headers.tcp = Some([sport, dport]);
+                self.headers.syn_only = f.tcp_flags & 0x12 == 0x02;
                 if !payload.is_empty() {
                     // FIN or RST: the stream ends here.
                     let closing = f.tcp_flags & 0x05 != 0;
-                    self.tcp_payload(&mut layers, (src_ip, sport), (dst_ip, dport), payload, closing);
+                    self.tcp_payload(layers, (src_ip, sport), (dst_ip, dport), payload, closing);
                 }
             }
             (_, _, Some((sport, dport))) => {
                 layers.push("udp");
-                self.row.set(self.at.udp[0], sport);
-                self.row.set(self.at.udp[1], dport);
-                self.udp_payload(&mut layers, (src_ip, sport), (dst_ip, dport), payload);
+                self.headers.udp = Some([sport, dport]);
+                self.udp_payload(layers, (src_ip, sport), (dst_ip, dport), payload);
             }
             (Some(1), ..) if f.ip4.is_some() => layers.push("icmp"),
             (Some(2), ..) if f.ip4.is_some() => layers.push("igmp"),
             (Some(58), ..) => layers.push("icmpv6"),
             _ => layers.push("data"),
         }
-        layers.join(":")
     }
 
     fn context(&self, src: (IpAddr, u16), dst: (IpAddr, u16)) -> Context {
-        let time = self.row.values[self.at.time].parse().unwrap_or(0.0);
-        Context { frame: self.frame, time, src: src.0, dst: dst.0, src_port: src.1, dst_port: dst.1 }
+        Context { frame: self.frame, time: self.time, src: src.0, dst: dst.0, src_port: src.1, dst_port: dst.1 }
     }
 
     fn udp_payload(&mut self, layers: &mut Vec<&'static str>, src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8]) {
