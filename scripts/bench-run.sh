@@ -152,13 +152,13 @@ expected:
     tcp: [8883]
 YAML
 
-BIG=()
+BIG=() SMALL=()
+if part 1 || part 2 || part 3; then
 for i in 1 2 3 4; do
     f=$DIR/big$i.pcap
     [ -s "$f" ] && [ "$(stat -c %s "$f")" -ge $((MB << 20)) ] || gen "$f" "$MB"
     BIG+=("$f")
 done
-SMALL=()
 for i in 1 2 3 4; do
     f=$DIR/small/s$i.pcap
     mkdir -p "$DIR/small"
@@ -167,6 +167,7 @@ for i in 1 2 3 4; do
 done
 TOTAL=$(du -cb "${BIG[@]}" | tail -1 | cut -f1)
 echo "capture set: ${#BIG[@]} files, $((TOTAL >> 20)) MiB; small set: ${#SMALL[@]} files x 40 MiB"
+fi
 
 secs() { /usr/bin/time -f %e -o "$DIR/.t" "$@" >/dev/null 2>"$DIR/.err" || { cat "$DIR/.err" >&2; exit 1; }; cat "$DIR/.t"; }
 count() { capinfos -c -M "$1" | awk '/Number of packets/ {print $NF}'; }
