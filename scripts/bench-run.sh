@@ -25,14 +25,9 @@ for tool in tshark tcpdump capinfos python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench-run: needs $tool" >&2; exit 2; }
 done
 
-# Capture generator: one ~4 MB block of mixed traffic (device MQTT/HTTPS/Tuya
-# broadcast/DNS, the analysis laptop, ZeroTier, ARP, other LAN hosts), repeated
-# with shifted timestamps until the file has the requested size.
-gen() { # OUT MB
-    python3 - "$1" "$2" <<'PY'
+# Frame builders both generators use (Python; `rnd` is each one's generator).
+FRAMES_PY=$(cat <<'PY'
 import random, struct, sys
-out, mb = sys.argv[1], int(sys.argv[2])
-rnd = random.Random(7)
 def mac(s): return bytes(int(x, 16) for x in s.split(':'))
 def ip(s): return bytes(int(x) for x in s.split('.'))
 def csum(b):
@@ -44,11 +39,24 @@ def ipv4(src, dst, proto, payload):
     h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), rnd.randrange(65536), 0x4000, 64, proto, 0, ip(src), ip(dst))
     return h[:10] + struct.pack('!H', csum(h)) + h[12:] + payload
 def eth(s, d, et, p): return mac(d) + mac(s) + struct.pack('!H', et) + p
-def tcp(sm, s, sp, dm, d, dp, n):
-    seg = struct.pack('!HHIIBBHHH', sp, dp, rnd.randrange(1 << 32), 1, 0x50, 0x18, 64240, 0, 0) + bytes(rnd.randrange(256) for _ in range(n))
+def tcp(sm, s, sp, dm, d, dp, payload, flags=0x18):
+    # payload: bytes, or a count of random bytes
+    seg = struct.pack('!HHIIBBHHH', sp, dp, rnd.randrange(1 << 32), 1, 0x50, flags, 64240, 0, 0)
+    seg += bytes(rnd.randrange(256) for _ in range(payload)) if isinstance(payload, int) else payload
     return eth(sm, dm, 0x0800, ipv4(s, d, 6, seg))
 def udp(sm, s, sp, dm, d, dp, payload):
     return eth(sm, dm, 0x0800, ipv4(s, d, 17, struct.pack('!HHHH', sp, dp, 8 + len(payload), 0) + payload))
+PY
+)
+
+# Capture generator: one ~4 MB block of mixed traffic (device MQTT/HTTPS/Tuya
+# broadcast/DNS, the analysis laptop, ZeroTier, ARP, other LAN hosts), repeated
+# with shifted timestamps until the file has the requested size.
+gen() { # OUT MB
+    python3 -c "$FRAMES_PY
+$(cat <<'PY'
+out, mb = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(7)
 DEV, DIP = '64:90:c1:1d:24:c4', '10.10.10.8'
 RT = '00:0c:42:cf:36:20'
 LAP, LIP = '18:c0:4d:3b:66:d2', '10.10.10.9'
@@ -75,25 +83,17 @@ with open(out, 'wb') as f:
         f.write(block)
         written += len(block)
 PY
+)" "$1" "$2"
 }
 
 # Small-packet generator: IoT chatter (DNS questions and answers, TCP
 # keep-alives, Tuya and SSDP broadcasts, mDNS, ARP, ICMP echo, NTP) of about
 # 110 bytes a frame on average, FRAMES frames.
 gen_small() { # OUT FRAMES
-    python3 - "$1" "$2" <<'PY'
-import random, struct, sys
+    python3 -c "$FRAMES_PY
+$(cat <<'PY'
 out, n = sys.argv[1], int(sys.argv[2])
 rnd = random.Random(11)
-def mac(s): return bytes(int(x, 16) for x in s.split(':'))
-def ip(s): return bytes(int(x) for x in s.split('.'))
-def ipv4(src, dst, proto, payload):
-    return struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), rnd.randrange(65536), 0x4000, 64, proto, 0, ip(src), ip(dst)) + payload
-def eth(s, d, et, p): return mac(d) + mac(s) + struct.pack('!H', et) + p
-def tcp(sm, s, sp, dm, d, dp, payload, flags=0x10):
-    return eth(sm, dm, 0x0800, ipv4(s, d, 6, struct.pack('!HHIIBBHHH', sp, dp, rnd.randrange(1 << 32), 1, 0x50, flags, 64240, 0, 0) + payload))
-def udp(sm, s, sp, dm, d, dp, payload):
-    return eth(sm, dm, 0x0800, ipv4(s, d, 17, struct.pack('!HHHH', sp, dp, 8 + len(payload), 0) + payload))
 def dns(qid, name, answer):
     q = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0' + b'\0\1\0\1'
     if answer is None: return struct.pack('!HHHHHH', qid, 0x0100, 1, 0, 0, 0) + q
@@ -112,7 +112,7 @@ for i in range(1000):
         sp = 40000 + rnd.randrange(20000)
         frames.append(udp(hm, hip, sp, RT, RIP, 53, dns(qid, name, None)))
         frames.append(udp(RT, RIP, 53, hm, hip, sp, dns(qid, name, '3.67.242.%d' % rnd.randrange(256))))
-    elif r < 0.55: frames.append(tcp(hm, hip, 50000 + rnd.randrange(999), RT, '3.67.242.33', 8883, rnd.choice([b'', b'\0'])))
+    elif r < 0.55: frames.append(tcp(hm, hip, 50000 + rnd.randrange(999), RT, '3.67.242.33', 8883, rnd.choice([b'', b'\0']), flags=0x10))
     elif r < 0.65: frames.append(udp(hm, hip, 49154, BC, '255.255.255.255', 6667, b'\x00\x00\x55\xaa' + bytes(rnd.randrange(40, 90))))
     elif r < 0.72: frames.append(udp(hm, hip, 50000, '01:00:5e:7f:ff:fa', '239.255.255.250', 1900, b'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nST: ssdp:all\r\n\r\n'))
     elif r < 0.80: frames.append(udp(hm, hip, 5353, '01:00:5e:00:00:fb', '224.0.0.251', 5353, dns(0, '_hap._tcp.local', None)))
@@ -130,6 +130,7 @@ with open(out, 'wb') as f:
         written += min(len(frames), n - written)
         f.write(block)
 PY
+)" "$1" "$2"
 }
 
 PROFILE=$DIR/bench-headers.yaml
