@@ -2,7 +2,7 @@
 //! gzip, as `run` reads them), headers decoded by the run engine's decoder
 //! (`headers`), payloads by [`super::payload`] and the IoT dissectors by
 //! [`super::iot`], and every packet turned into the row of fields a
-//! `tshark -T fields` pass would print for it (see `observe::FIELDS`), so
+//! `tshark -T fields` pass would print for it (see `observe::fields`), so
 //! both engines feed the same observations.
 
 use std::collections::HashMap;
@@ -16,11 +16,11 @@ use pcap_file::DataLink;
 
 use super::iot::{Context, Iot};
 use super::payload;
-use crate::capture::{self, Event};
+use super::observe::{self, DeviceMatch, Observations, PacketView};
 use crate::error::Error;
-use crate::headers::{self, Facts};
-use crate::observe::{DeviceMatch, Observations, PacketView, FIELDS};
-use crate::tshark_fields::AGGREGATOR;
+use crate::packet::capture::{self, Event};
+use crate::packet::headers::{self, Facts};
+use crate::tshark::fields::AGGREGATOR;
 
 /// Built-in Wireshark dissectors registered on UDP ports that the report
 /// reads or names (the layer `frame.protocols` shows above `udp`).
@@ -69,7 +69,7 @@ struct TlsStream {
 /// One direction of a TCP stream: (source, destination) address and port.
 type StreamKey = ((IpAddr, u16), (IpAddr, u16));
 
-/// The row being built for one packet: one text per field of `FIELDS`.
+/// The row being built for one packet: one text per field of the pass.
 struct Row {
     values: Vec<String>,
 }
@@ -97,11 +97,20 @@ impl Row {
     }
 }
 
-fn field(name: &str) -> usize {
-    FIELDS.iter().position(|f| *f == name).expect("a field of the pass")
+/// The pass's fields, in row order.
+fn names() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(observe::fields)
 }
 
-/// Indices into `FIELDS`, looked up once.
+fn field(name: &str) -> usize {
+    names().iter().position(|f| *f == name).expect("a field of the pass")
+}
+
+/// More than the pass has fields (checked when a pass starts).
+const MAX_FIELDS: usize = 64;
+
+/// Indices into the row, looked up once.
 struct Indices {
     time: usize,
     dns_response: usize,
@@ -159,10 +168,11 @@ struct Headers {
 /// Observes one capture natively. A damaged capture is not an `Err`: its
 /// problem comes back with the observations of the packets before it.
 pub fn observe(path: &Path, device: &DeviceMatch) -> Result<(Observations, Option<String>), Error> {
+    assert!(names().len() <= MAX_FIELDS, "the pass has more fields than MAX_FIELDS");
     let mut pass = Pass {
         device,
         observations: Observations::default(),
-        row: Row { values: vec![String::new(); FIELDS.len()] },
+        row: Row { values: vec![String::new(); names().len()] },
         at: Indices::new(),
         resolutions: Vec::new(),
         frame: 0,
@@ -224,13 +234,13 @@ impl Pass<'_> {
             udp: h.udp,
             syn_only: h.syn_only,
         };
-        let mut values: [Option<&str>; FIELDS.len()] = [None; FIELDS.len()];
+        let mut values: [Option<&str>; MAX_FIELDS] = [None; MAX_FIELDS];
         for (v, text) in values.iter_mut().zip(&self.row.values) {
             if !text.is_empty() {
                 *v = Some(text.as_str());
             }
         }
-        self.observations.add_view(self.device, &view, &values);
+        self.observations.add_view(self.device, &view, &values[..self.row.values.len()]);
         self.layers = layers;
     }
 
@@ -448,7 +458,7 @@ impl Pass<'_> {
     fn iot_fields(&mut self, layers: &mut Vec<&'static str>, d: super::iot::Decoded) {
         layers.extend(d.layers);
         for (name, value) in d.fields {
-            if let Some(i) = FIELDS.iter().position(|f| *f == name) {
+            if let Some(i) = names().iter().position(|f| *f == name) {
                 self.row.push(i, value);
             }
         }
