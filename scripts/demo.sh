@@ -22,7 +22,7 @@ devices() {
 }
 
 ws=$(pkg-config --modversion wireshark)
-loaded=$("$tshark_user" -G plugins 2>/dev/null | awk -F'\t' '$1 == "phonehome.so" { print $1, $2 }')
+loaded=$(tshark_user -G plugins 2>/dev/null | awk -F'\t' '$1 ~ /^phonehome\.so */ { print "phonehome.so", $2 }')
 [ -n "$loaded" ] || { echo "demo: tshark $ws does not load phonehome.so (run 'make install')" >&2; exit 1; }
 echo "== phonehome plugin installed for Wireshark ${ws%.*}: tshark $ws loads $loaded"
 
