@@ -3,7 +3,6 @@
 //! resolvers, NTP, broadcast chatter, the hour-of-day histogram, IoT ids).
 //! Renderers (`report_text`, `report_html`) only format this.
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
