@@ -322,3 +322,36 @@ fn hostile_captures_give_the_same_problems() {
     }
     assert!(found.is_empty(), "{} differences:\n{}", found.len(), found.join("\n"));
 }
+
+/// A capture of another link type (raw IP here) is read by tshark even with
+/// the native engine: the reports agree and see the device's DNS.
+#[test]
+fn non_ethernet_captures_go_through_tshark() {
+    require_tool("tshark", "tshark");
+    use phonehome_samples::seed004::dns_message;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("raw-ip.pcap");
+    let header = pcap_file::pcap::PcapHeader { datalink: pcap_file::DataLink::RAW, ..Default::default() };
+    let mut w = pcap_file::pcap::PcapWriter::with_header(std::fs::File::create(&path).unwrap(), header).unwrap();
+    for (i, (src, dst, sport, dport, msg)) in [
+        ([192, 0, 2, 8], [192, 0, 2, 1], 40000, 53, dns_message(3, "raw.example.com", None)),
+        ([192, 0, 2, 1], [192, 0, 2, 8], 53, 40000, dns_message(3, "raw.example.com", Some((None, &[[203, 0, 113, 9]])))),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let b = etherparse::PacketBuilder::ipv4(src, dst, 64).udp(sport, dport);
+        let mut frame = Vec::new();
+        b.write(&mut frame, &msg).unwrap();
+        let packet = pcap_file::pcap::PcapPacket::new(std::time::Duration::from_secs(1_704_067_200 + i as u64), frame.len() as u32, &frame);
+        w.write_packet(&packet).unwrap();
+    }
+    drop(w);
+    let profile = dir.path().join("raw.yaml");
+    std::fs::write(&profile, "name: raw\ndevice:\n  ip: [192.0.2.8]\n").unwrap();
+    let problems = compare("raw IP", &profile, &[&path]);
+    assert!(problems.is_empty(), "{problems:?}");
+    let (code, out, err) = report("native", &profile, &[&path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("raw.example.com"), "{out}");
+}

@@ -48,6 +48,8 @@ pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize, engine: Eng
         Engine::Native => None,
         Engine::Tshark => Some(Tshark::new()?),
     };
+    // For captures the native pass does not read (not Ethernet).
+    let fallback: std::sync::OnceLock<Result<Tshark, String>> = std::sync::OnceLock::new();
     let fields = observe::fields();
     let next = AtomicUsize::new(0);
     let merged = Mutex::new((Observations::default(), Vec::new()));
@@ -60,19 +62,27 @@ pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize, engine: Eng
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(capture) = captures.get(i) else { break };
-                    let obs = match &tshark {
-                        Some(tshark) => {
-                            let mut obs = Observations::default();
-                            if let Err(e) = tshark.fields(capture, &fields, |row| obs.add(device, row)) {
-                                problems.push((i, e.to_string()));
-                            }
-                            obs
+                    let through = |tshark: &Tshark, problems: &mut Vec<(usize, String)>| {
+                        let mut obs = Observations::default();
+                        if let Err(e) = tshark.fields(capture, &fields, |row| obs.add(device, row)) {
+                            problems.push((i, e.to_string()));
                         }
+                        obs
+                    };
+                    let obs = match &tshark {
+                        Some(tshark) => through(tshark, &mut problems),
                         None => match native::observe(capture, device) {
-                            Ok((obs, problem)) => {
+                            Ok(native::Outcome::Observed(obs, problem)) => {
                                 problems.extend(problem.map(|p| (i, p)));
                                 obs
                             }
+                            Ok(native::Outcome::Foreign(linktype)) => match fallback.get_or_init(|| Tshark::new().map_err(|e| e.to_string())) {
+                                Ok(tshark) => through(tshark, &mut problems),
+                                Err(e) => {
+                                    problems.push((i, format!("{}: link type {linktype:?} needs tshark: {e}", capture.display())));
+                                    Observations::default()
+                                }
+                            },
                             Err(e) => {
                                 problems.push((i, e.to_string()));
                                 Observations::default()
@@ -94,9 +104,12 @@ pub fn gather(inputs: &[PathBuf], device: &DeviceMatch, jobs: usize, engine: Eng
         captures,
         skipped,
         problems: problems.into_iter().map(|(_, p)| p).collect(),
-        // The native pass always has the dissectors.
-        plugin: tshark.as_ref().is_none_or(|t| t.plugin().is_some()),
-        missing_fields: tshark.as_ref().map_or_else(Vec::new, |t| fields.iter().filter(|f| !t.knows(f)).map(|f| f.to_string()).collect()),
+        // The native pass always has the dissectors; tshark, if it loaded the plugin.
+        plugin: tshark.as_ref().or(fallback.get().and_then(|t| t.as_ref().ok())).is_none_or(|t| t.plugin().is_some()),
+        missing_fields: tshark
+            .as_ref()
+            .or(fallback.get().and_then(|t| t.as_ref().ok()))
+            .map_or_else(Vec::new, |t| fields.iter().filter(|f| !t.knows(f)).map(|f| f.to_string()).collect()),
     })
 }
 

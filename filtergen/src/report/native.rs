@@ -165,9 +165,18 @@ struct Headers {
     syn_only: bool,
 }
 
+/// What the native pass made of one capture.
+pub enum Outcome {
+    /// The observations, and the problem that stopped the read early, if any.
+    Observed(Observations, Option<String>),
+    /// A link type other than Ethernet (Linux cooked, raw IP, 802.11, ...):
+    /// the native decoder does not read it, so the capture needs tshark.
+    Foreign(DataLink),
+}
+
 /// Observes one capture natively. A damaged capture is not an `Err`: its
 /// problem comes back with the observations of the packets before it.
-pub fn observe(path: &Path, device: &DeviceMatch) -> Result<(Observations, Option<String>), Error> {
+pub fn observe(path: &Path, device: &DeviceMatch) -> Result<Outcome, Error> {
     assert!(names().len() <= MAX_FIELDS, "the pass has more fields than MAX_FIELDS");
     let mut pass = Pass {
         device,
@@ -182,16 +191,25 @@ pub fn observe(path: &Path, device: &DeviceMatch) -> Result<(Observations, Optio
         headers: Headers::default(),
         layers: String::new(),
     };
-    let summary = capture::read(path, Arc::new(AtomicU64::new(0)), |event| {
+    let mut foreign = None;
+    let read = capture::read(path, Arc::new(AtomicU64::new(0)), |event| {
         match event {
+            Event::Interface(idb) if idb.linktype != DataLink::ETHERNET => {
+                foreign = Some(idb.linktype);
+                return Err(Error::Usage(format!("{}: link type {:?}", path.display(), idb.linktype)));
+            }
             Event::Interface(idb) => pass.resolutions.push(resolution(&idb.options)),
             Event::Packet(p) => pass.packet(p.interface, p.linktype, p.timestamp, p.original_len, p.data),
             Event::Forward(_) => {}
         }
         Ok(())
-    })?;
+    });
+    if let Some(linktype) = foreign {
+        return Ok(Outcome::Foreign(linktype));
+    }
+    let summary = read?;
     let problem = summary.problem.map(|p| format!("{}: damaged at byte {}: {}", path.display(), p.offset, p.reason));
-    Ok((pass.observations, problem))
+    Ok(Outcome::Observed(pass.observations, problem))
 }
 
 /// if_tsresol: 10^-n seconds (pcapng's default is microseconds); a
