@@ -80,7 +80,7 @@ bench-plugin: install
 	scripts/bench-plugin.sh
 
 bench-report: install
-	scripts/bench-report.sh 4
+	scripts/bench-report.sh
 
 bench-run: build
 	scripts/bench-run.sh

@@ -108,34 +108,34 @@ pub enum Cmd {
 
 /// Runs the parsed command; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    // Protocol names are checked against this tshark (not needed to run it).
-    let catalog = match cli.command {
-        Cmd::Tshark { .. } => None,
-        _ => Catalog::from_tshark()
-            .map_err(|e| {
-                let _ = writeln!(err, "filtergen: warning: {e}; protocol names are not checked");
-            })
-            .ok(),
-    };
-    let ctx = Context { catalog: catalog.as_ref() };
+    let ctx = Context::default();
+    let result = command(cli, &ctx, out, err);
+    // A tshark that could not list its protocols (asked only when needed).
+    for warning in ctx.warnings.take() {
+        writeln!(err, "filtergen: warning: {warning}; protocol names are not checked").map_err(stdout_error)?;
+    }
+    result
+}
+
+fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     match cli.command {
-        Cmd::Filter(args) => filter::run(&ctx, args, out, err),
-        Cmd::Bpf(args) => bpf::run(&ctx, args, out),
-        Cmd::Command(args) => command::run(&ctx, args, out, err),
-        Cmd::Script(args) => script::run(&ctx, args, out, err),
-        Cmd::Check(args) => check::run(&ctx, args, out),
-        Cmd::Install(args) => install::run(&ctx, args, out),
+        Cmd::Filter(args) => filter::run(ctx, args, out, err),
+        Cmd::Bpf(args) => bpf::run(ctx, args, out),
+        Cmd::Command(args) => command::run(ctx, args, out, err),
+        Cmd::Script(args) => script::run(ctx, args, out, err),
+        Cmd::Check(args) => check::run(ctx, args, out),
+        Cmd::Install(args) => install::run(ctx, args, out),
         Cmd::Report(args) => {
             let profile = ctx.load(&args.profile)?;
             report::run(args, &profile, out, err)
         }
-        Cmd::Learn(args) => learn::learn(args, ctx.catalog, out, err),
+        Cmd::Learn(args) => learn::learn(args, ctx.catalog(), out, err),
         Cmd::Mud(args) => {
             let profile = ctx.load(&args.profile)?;
             mud::run(args, &profile, out, err)
         }
-        Cmd::Run(args) => run::run(&ctx, args, out, err),
-        Cmd::Suricata(args) => suricata::run(&ctx, args, out, err),
+        Cmd::Run(args) => run::run(ctx, args, out, err),
+        Cmd::Suricata(args) => suricata::run(ctx, args, out, err),
         Cmd::Tshark { args } => crate::tshark::run_with_plugin(&args),
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);
@@ -148,13 +148,28 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
     }
 }
 
-struct Context<'a> {
-    catalog: Option<&'a Catalog>,
+/// `tshark -G protocols` is asked (once) only when a profile names a
+/// protocol that every Wireshark does not have anyway.
+#[derive(Default)]
+struct Context {
+    catalog: std::cell::OnceCell<Option<Catalog>>,
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
-impl Context<'_> {
+impl Context {
+    fn catalog(&self) -> Option<&Catalog> {
+        self.catalog
+            .get_or_init(|| Catalog::from_tshark().map_err(|e| self.warnings.borrow_mut().push(e.to_string())).ok())
+            .as_ref()
+    }
+
     fn load(&self, path: &Path) -> Result<Profile, Error> {
-        profile::load(path, self.catalog)
+        let profile = profile::load(path, None)?;
+        let rules = profile.ignore.iter().chain(&profile.expected);
+        if rules.flat_map(|r| &r.protocols).all(|p| crate::profile::protocols::always_known(&p.0)) {
+            return Ok(profile);
+        }
+        profile::load(path, self.catalog())
     }
 }
 

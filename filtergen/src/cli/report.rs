@@ -44,6 +44,9 @@ pub struct ReportArgs {
     /// Captures read at once [default: all cores].
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+    /// What reads the captures: filtergen itself, or tshark (the reference).
+    #[arg(long, value_enum, default_value_t = gather::Engine::Native)]
+    pub engine: gather::Engine,
     /// Exit 1 when an endpoint matches no ignore or expected rule.
     #[arg(long)]
     pub fail_on_unexpected: bool,
@@ -58,7 +61,7 @@ pub fn run(args: ReportArgs, profile: &Profile, out: &mut dyn Write, err: &mut d
     if !args.eve.is_empty() {
         return run_eve(&args, profile, &device, geo.as_ref(), out, err);
     }
-    let gathered = gather::gather(&args.captures, &device, args.jobs.unwrap_or_else(gather::default_jobs))?;
+    let gathered = gather::gather(&args.captures, &device, args.jobs.unwrap_or_else(gather::default_jobs), args.engine)?;
     let io = |e: std::io::Error| Error::io("<stderr>", e);
     for s in &gathered.skipped {
         writeln!(err, "filtergen: skipping {}: an output of filtergen", s.display()).map_err(io)?;
