@@ -69,6 +69,8 @@ impl Dissector for Iotc {
         let plain = scramble::descramble_datagram(data);
         let uid = if h.carries_uid() { header::uid(&plain).map(str::to_owned) } else { None };
         let channel = plain.get(header::CHANNEL_AT).copied().filter(|_| h.carries_channel());
+        let end = h.total_len().min(data.len());
+        let dtls = h.carries_channel() && plain.get(header::DTLS_AT..end).is_some_and(header::starts_dtls);
         let src = t.add_source("Descrambled IOTC", plain);
         let at = |off, len| Span::of(src, off, len);
 
@@ -90,11 +92,14 @@ impl Dissector for Iotc {
             t.expert(Expert::UidExposed, Some(format!("Device UID {uid} exposed in cleartext (Charlie scramble is public)")));
             body_at = header::UID_AT + header::UID_LEN;
         }
-        let end = h.total_len().min(data.len());
         if end > body_at {
             t.field(Field::Payload, at(body_at, end - body_at), Value::Wire(Enc::Na));
         }
-        info(t, &h, uid.as_deref(), channel);
+        if dtls {
+            // DTLS-PSK inside the session: Wireshark's DTLS dissector shows it.
+            t.call("dtls", at(header::DTLS_AT, end - header::DTLS_AT));
+        }
+        info(t, &h, uid.as_deref(), channel, dtls);
         true
     }
 }
@@ -107,7 +112,7 @@ fn scramble_text(h: &Header, len: usize) -> String {
     }
 }
 
-fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>) {
+fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>, dtls: bool) {
     let mut text = match header::opcode_name(h.opcode) {
         Some(name) => name.to_string(),
         None => format!("Opcode 0x{:04x}", h.opcode),
@@ -119,6 +124,9 @@ fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>) {
         text.push_str(&format!(" ch={ch}"));
     }
     text.push_str(&format!(" seq={}", h.seq));
+    if dtls {
+        text.push_str(" DTLS");
+    }
     t.summary(format!(", {text}"));
     t.info(text);
 }

@@ -19,7 +19,7 @@ fields! { pub Field, FIELDS;
     UidPrefix => ("pppp.uid.prefix", "Prefix", Str, None),
     UidSerial => ("pppp.uid.serial", "Serial", U32, Dec),
     UidCheck => ("pppp.uid.check", "Check", Str, None),
-    DrwMagic => ("pppp.drw.magic", "DRW magic", U8, Hex),
+    DrwMagic => ("pppp.drw.magic", "DRW marker", U8, Hex, message::DRW_MARKER_NAMES; "D1 in CS2 firmware, D2 in iLnk firmware and its clients"),
     DrwChannel => ("pppp.drw.channel", "Channel", U8, Dec),
     DrwIndex => ("pppp.drw.index", "Index", U16, Dec),
     DrwData => ("pppp.drw.data", "Data", Bytes, None),
@@ -29,13 +29,14 @@ fields! { pub Field, FIELDS;
     CmdLength => ("pppp.cmd.length", "Command length", U32, Dec),
     Cmd => ("pppp.cmd", "Command", Str, None; "Channel-0 JSON command or reply"),
     Payload => ("pppp.payload", "Payload", Bytes, None),
+    Padding => ("pppp.padding", "Padding", Bytes, None; "Zero bytes after the message (iLnk pads short messages to 32 bytes)"),
 }
 
 experts! { pub Expert, EXPERTS;
     UidExposed => ("pppp.uid_exposed", Security, Warn, "Device UID exposed in cleartext"),
     PublicPsk => ("pppp.public_psk", Security, Note, "Obfuscated with a published vendor PSK: no protection"),
     BadLength => ("pppp.bad_length", Malformed, Warn, "Length field does not match the datagram"),
-    BadDrw => ("pppp.bad_drw", Malformed, Warn, "DRW payload does not start with D1 channel index"),
+    BadDrw => ("pppp.bad_drw", Malformed, Warn, "DRW payload does not start with a D1/D2 marker, channel and index"),
 }
 
 static PREFS: [PrefSpec; 1] = [PrefSpec {
@@ -73,7 +74,7 @@ impl Dissector for Pppp {
     }
 
     fn looks_like(&self, data: &[u8]) -> bool {
-        message::is_exact_header(data, data.len()) || find_psk(data).is_some()
+        message::is_exact_header(data, data.len()) || message::is_padded_message(data) || find_psk(data).is_some()
     }
 
     fn set_pref(&self, index: usize, value: &str) {
@@ -120,7 +121,10 @@ fn dissect_message(t: &mut Tree, src: u32, msg: &[u8]) -> bool {
     t.field(Field::Magic, at(0, 1), Value::Wire(Enc::Big));
     t.field(Field::Type, at(1, 1), Value::Wire(Enc::Big));
     t.field(Field::Length, at(2, 2), Value::Wire(Enc::Big));
-    t.check_length(Expert::BadLength, h.total_len(), msg.len());
+    let padding = message::padding(msg);
+    if padding.is_none() {
+        t.check_length(Expert::BadLength, h.total_len(), msg.len());
+    }
     let end = h.total_len().min(msg.len());
     let payload = &msg[message::HEADER_LEN..end];
     let detail = match h.ty {
@@ -134,6 +138,10 @@ fn dissect_message(t: &mut Tree, src: u32, msg: &[u8]) -> bool {
             String::new()
         }
     };
+    if let Some(pad) = padding {
+        t.field(Field::Padding, at(pad.start, pad.len()), Value::Wire(Enc::Na));
+        t.append(format!(" ({} zero bytes to {})", pad.len(), msg.len()));
+    }
     let text = format!("{name}{detail}");
     t.summary(format!(", {text}"));
     t.info(text);
@@ -165,12 +173,12 @@ fn dissect_uid(t: &mut Tree, src: u32, payload: &[u8], cleartext: bool) -> Strin
     format!(" UID={text}")
 }
 
-/// The D1 channel index/count sub-header shared by DRW and DRW_ACK.
+/// The D1/D2 channel index/count sub-header shared by DRW and DRW_ACK.
 fn drw_header(t: &mut Tree, src: u32, payload: &[u8], second: Field) -> Option<message::Drw> {
     let base = message::HEADER_LEN;
     let Some(d) = message::parse_drw(payload) else {
         t.expert(Expert::BadDrw, None);
-        t.malformed("DRW payload shorter than 4 bytes or without D1");
+        t.malformed("DRW payload shorter than 4 bytes or without a D1/D2 marker");
         return None;
     };
     t.field(Field::DrwMagic, Span::of(src, base, 1), Value::Wire(Enc::Big));
@@ -189,7 +197,7 @@ fn dissect_drw(t: &mut Tree, src: u32, payload: &[u8]) -> String {
     if d.channel == 0 {
         command_block(t, src, data_at, data);
     }
-    format!(" ch={} idx={}", d.channel, d.index_or_count)
+    format!(" ch={} idx={}{}", d.channel, d.index_or_count, marker_note(&d))
 }
 
 /// A channel-0 command block: flags u32, length u32 LE, JSON.
@@ -218,7 +226,16 @@ fn dissect_drw_ack(t: &mut Tree, src: u32, payload: &[u8]) -> String {
     if n < d.index_or_count as usize {
         t.malformed(format!("{} acknowledged indexes announced, {listed} present", d.index_or_count));
     }
-    format!(" ch={} acks={}", d.channel, d.index_or_count)
+    format!(" ch={} acks={}{}", d.channel, d.index_or_count, marker_note(&d))
+}
+
+/// Names the DRW marker in the Info column when it is not CS2's D1.
+fn marker_note(d: &message::Drw) -> String {
+    if d.marker == message::DRW_MAGIC {
+        String::new()
+    } else {
+        format!(" marker=0x{:02X}", d.marker)
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ fields! { pub Field, FIELDS;
     Seq => ("tuya.seq", "Sequence number", U32, Dec),
     Cmd => ("tuya.cmd", "Command", U32, Hex, commands::NAMES),
     Length => ("tuya.length", "Length", U32, Dec; "Bytes after the length field, through the suffix"),
-    Retcode => ("tuya.retcode", "Return code", U32, Dec),
+    Retcode => ("tuya.retcode", "Return code", U32, Dec, payload::RETCODE_NAMES),
     Version => ("tuya.version", "Protocol version", Str, None),
     Iv => ("tuya.iv", "AES-GCM IV", Bytes, None),
     Payload => ("tuya.payload", "Payload", Bytes, None; "The payload as sent (encrypted unless plain JSON)"),
@@ -39,6 +39,7 @@ fields! { pub Field, FIELDS;
     Nonce => ("tuya.nonce", "Nonce", Bytes, None; "Session key negotiation nonce (client in START, device in RESP)"),
     NonceHmac => ("tuya.nonce_hmac", "Nonce HMAC", Bytes, None; "HMAC-SHA256(local key, peer's nonce)"),
     Json => ("tuya.json", "JSON", Str, None; "The plaintext JSON payload"),
+    Text => ("tuya.text", "Device message", Str, None; "A plaintext payload that is text, not JSON (e.g. \"json obj data unvalid\" after return code 1)"),
     DevId => ("tuya.dev_id", "Device id", Str, None; "devId (or gwId) in the JSON payload"),
     Dp => ("tuya.dp", "Datapoint", None, None),
     DpId => ("tuya.dp.id", "Datapoint id", U32, Dec),
@@ -60,6 +61,7 @@ experts! { pub Expert, EXPERTS;
     DecryptFailed => ("tuya.decrypt_failed", Decryption, Warn, "The payload did not decrypt"),
     BadProof => ("tuya.bad_proof", Security, Error, "Signature or nonce HMAC does not match the key"),
     NotJson => ("tuya.not_json", Malformed, Warn, "Decrypted payload is not JSON"),
+    TextMessage => ("tuya.text_message", Protocol, Note, "The device answered with a text message, not JSON"),
 }
 
 static KEYS: TableSpec = TableSpec {
@@ -259,9 +261,13 @@ fn key_fits(data: &[u8], f: &Frame, key: &[u8; 16], known: Option<Version>) -> O
                 CrcPayload::Encrypted(header) => {
                     let skip = if header.is_some() { VERSION_HEADER_LEN } else { 0 };
                     let plain = ecb_decrypt(key, &data[at + skip..end]).ok()?;
-                    json::parse_object(&plain).map(|_| "the payload decrypts to JSON")
+                    let body = &plain[payload::layout(&plain, true).body..];
+                    match json::parse_object(body) {
+                        Some(_) => Some("the payload decrypts to JSON"),
+                        None => payload::device_text(body).map(|_| "the payload decrypts to text"),
+                    }
                 }
-                CrcPayload::Empty | CrcPayload::Json => None,
+                CrcPayload::Empty | CrcPayload::Json | CrcPayload::Text => None,
             }
         }
     }
@@ -273,7 +279,7 @@ fn dissect_datagram(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: 
     let facts = match f.framing {
         Framing::V55aa => {
             let (at, end) = crc_payload_range(data, f);
-            add_retcode(t, f, at);
+            add_retcode(t, data, f, at);
             let facts = crc_payload(t, at, &data[at..end], Ok(discovery_key()), None);
             crc_trailer(t, data, end);
             facts
@@ -315,7 +321,7 @@ fn dissect_stream(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: &m
         }
         Protection::Crc => {
             let (at, end) = crc_payload_range(data, f);
-            add_retcode(t, f, at);
+            add_retcode(t, data, f, at);
             let key = ctx.local.as_deref().map(local_key).ok_or(Expert::KeyNeeded);
             let l = crc_payload(t, at, &data[at..end], key, ctx.version);
             crc_trailer(t, data, end);
@@ -336,6 +342,8 @@ fn dissect_stream(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: &m
 enum CrcPayload {
     Empty,
     Json,
+    /// Clear text that is not JSON: a device's error message.
+    Text,
     /// `"3.1"` + 16-char md5 slice + base64(AES-ECB(JSON)).
     V31Control,
     /// AES-ECB ciphertext, after a clear version header or not.
@@ -348,7 +356,10 @@ impl CrcPayload {
             None => CrcPayload::Empty,
             Some(b'{') => CrcPayload::Json,
             _ if payload.starts_with(b"3.1") && payload.len() > 3 + V31_SIGNATURE_LEN => CrcPayload::V31Control,
-            _ => CrcPayload::Encrypted(payload::version_header(payload)),
+            _ => match payload::version_header(payload) {
+                None if payload::device_text(payload).is_some() => CrcPayload::Text,
+                header => CrcPayload::Encrypted(header),
+            },
         }
     }
 }
@@ -360,10 +371,19 @@ fn crc_payload_range(data: &[u8], f: &Frame) -> (usize, usize) {
     (at, end)
 }
 
-fn add_retcode(t: &mut Tree, f: &Frame, payload_at: usize) {
+fn add_retcode(t: &mut Tree, data: &[u8], f: &Frame, payload_at: usize) {
     if payload_at > f.body {
         t.wire(Field::Retcode, f.body, 4, Enc::Big);
+        retcode_info(t, crate::wire::be32(data, f.body));
     }
+}
+
+/// Names a non-zero return code in the Info column.
+fn retcode_info(t: &mut Tree, code: Option<u32>) {
+    let Some(code) = code.filter(|&c| c != 0) else { return };
+    let name = payload::RETCODE_NAMES.iter().find(|(v, _)| *v == code).map_or("unknown", |(_, n)| n);
+    let base = t.info.take().unwrap_or_default();
+    t.info(format!("{base} retcode={code} ({name})"));
 }
 
 fn crc_trailer(t: &mut Tree, data: &[u8], crc_at: usize) {
@@ -387,6 +407,10 @@ fn crc_payload(t: &mut Tree, at: usize, payload: &[u8], key: Result<UseKey, Expe
     let mut learned = match kind {
         CrcPayload::Empty => return None,
         CrcPayload::Json => add_json(t, Span::wire(at, payload.len()), payload).map(Learned::from),
+        CrcPayload::Text => {
+            add_device_text(t, Span::wire(at, payload.len()), payload);
+            None
+        }
         CrcPayload::V31Control => v31_control(t, at, payload, key),
         CrcPayload::Encrypted(header) => {
             let mut ct_at = at;
@@ -547,6 +571,7 @@ fn plaintext(
     let bytes = std::mem::take(&mut t.sources[src as usize - 1].bytes);
     if layout.retcode {
         t.field(Field::Retcode, Span::of(src, 0, 4), Value::Wire(Enc::Big));
+        retcode_info(t, crate::wire::be32(&bytes, 0));
     }
     if let Some(v) = layout.header {
         let span = Span::of(src, layout.body - VERSION_HEADER_LEN, VERSION_HEADER_LEN);
@@ -623,7 +648,9 @@ impl From<discovery::Announcement> for Learned {
 /// hands it to Wireshark's JSON dissector.
 fn add_json(t: &mut Tree, span: Span, bytes: &[u8]) -> Option<discovery::Announcement> {
     let Some((len, map)) = json::parse_object(bytes) else {
-        t.expert(Expert::NotJson, None);
+        if !add_device_text(t, span, bytes) {
+            t.expert(Expert::NotJson, None);
+        }
         return None;
     };
     let text_span = span.sub(0, len);
@@ -653,6 +680,18 @@ fn add_json(t: &mut Tree, span: Span, bytes: &[u8]) -> Option<discovery::Announc
     }
     t.call("json", text_span);
     Some(a)
+}
+
+/// A payload that is the device's text message (checked by its CRC, HMAC
+/// or tag like any other): shown as `tuya.text` and in the Info column.
+/// False when the bytes are not text.
+fn add_device_text(t: &mut Tree, span: Span, bytes: &[u8]) -> bool {
+    let Some(text) = payload::device_text(bytes) else { return false };
+    t.field(Field::Text, span.sub(0, text.len()), Value::Str(text.to_string()));
+    t.expert(Expert::TextMessage, None);
+    let base = t.info.take().unwrap_or_default();
+    t.info(format!("{base} \"{text}\""));
+    true
 }
 
 /// One `tuya.dp` item per datapoint of `dps` (top level, or inside `data`
@@ -1002,6 +1041,28 @@ mod tests {
         let trees = Run::new(vec![]).all(&flow, false);
         assert!(has_expert(&trees[0], Expert::KeyNeeded) && has_expert(&trees[2], Expert::KeyNeeded));
         assert_eq!(jsons(&trees[3]), ["<18 bytes on the wire>"]);
+    }
+
+    #[test]
+    fn device_error_text_is_shown_not_malformed() {
+        // A 3.2 plug's answer to DP_QUERY, recorded in homebridge-tuya-lan
+        // issue #69 (see tests/REAL_DEVICES.md): retcode 1, clear text.
+        let real = crate::crypto::unhex("000055aa000000000000000a00000021000000016a736f6e206f626a206461746120756e76616c6964d25378690000aa55").unwrap();
+        // The same text encrypted, as a 3.3 device sends it after the retcode.
+        let ct = crate::crypto::ecb_encrypt(&LOCAL, b"json obj data unvalid");
+        let v33 = frame::encode_55aa_crc(7, commands::DP_QUERY, Some(1), &with(&[&header(b"3.3"), &ct]));
+        // Bytes that are neither JSON nor text still warn.
+        let junk = frame::encode_55aa_crc(8, commands::DP_QUERY, Some(1), &with(&[&header(b"3.3"), &crate::crypto::ecb_encrypt(&LOCAL, &[1, 2, 3])]));
+        let flow = vec![(true, real), (true, v33), (true, junk)];
+        let mut trees = Run::new(table(LOCAL)).all(&flow, false);
+        assert!(has_expert(&trees.pop().unwrap(), Expert::NotJson));
+        for t in &trees {
+            assert_eq!(status(t), Some(ChecksumStatus::Good as u64));
+            assert_eq!(strings(t, Field::Text), ["json obj data unvalid"]);
+            assert!(has_expert(t, Expert::TextMessage) && !has_expert(t, Expert::NotJson));
+            assert!(t.malformed.is_none());
+        }
+        assert_eq!(trees[0].info.as_deref(), Some("DP_QUERY seq=0 retcode=1 (Error) \"json obj data unvalid\""));
     }
 
     #[test]
