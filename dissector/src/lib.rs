@@ -163,7 +163,6 @@ pub(crate) mod testing {
     }
 
     pub fn has_expert(t: &Tree, expert: impl Into<u32>) -> bool {
-        let expert = expert.into();
-        t.items.iter().any(|i| matches!(i, Item::Expert { expert: e, .. } if *e == expert))
+        t.has_expert(expert)
     }
 }

@@ -8,7 +8,7 @@ pub mod header;
 pub mod scramble;
 
 use crate::spec::ProtocolSpec;
-use crate::tree::{Enc, Span, Tree, Value};
+use crate::tree::{Enc, KeyState, PayloadState, Span, Tree, Value};
 use crate::{experts, fields, Dissector, Packet, State};
 use header::Header;
 
@@ -64,7 +64,7 @@ impl Dissector for Iotc {
         header_of(data).is_some_and(|h| h.total_len() == data.len())
     }
 
-    fn dissect(&self, _pkt: &Packet, data: &[u8], _state: &mut State, t: &mut Tree) -> bool {
+    fn dissect(&self, pkt: &Packet, data: &[u8], state: &mut State, t: &mut Tree) -> bool {
         let Some(h) = header_of(data) else { return false };
         let plain = scramble::descramble_datagram(data);
         let uid = if h.carries_uid() { header::uid(&plain).map(str::to_owned) } else { None };
@@ -100,8 +100,26 @@ impl Dissector for Iotc {
             t.call("dtls", at(header::DTLS_AT, end - header::DTLS_AT));
         }
         info(t, &h, uid.as_deref(), channel, dtls);
+        device_stat(pkt, state, uid, dtls, t);
         true
     }
+}
+
+/// The UID a conversation showed last (session data does not repeat it).
+#[derive(Default)]
+struct SeenUid(Option<String>);
+
+/// Records the datagram in the device view under the device's UID (this
+/// datagram's or the conversation's). The Charlie scramble is a public
+/// key; a DTLS session needs the device's PSK, which nothing here knows.
+fn device_stat(pkt: &Packet, state: &mut State, uid: Option<String>, dtls: bool, t: &mut Tree) {
+    let seen = state.conversation.get::<SeenUid>();
+    if let (Some(u), false) = (&uid, pkt.visited) {
+        seen.0 = Some(u.clone());
+    }
+    let Some(device) = uid.or_else(|| seen.0.clone()) else { return };
+    let (key, payload) = if dtls { (KeyState::Needed, PayloadState::Unchecked) } else { (KeyState::Public, PayloadState::Decrypted) };
+    t.device(device, Vec::new(), key, payload);
 }
 
 fn scramble_text(h: &Header, len: usize) -> String {

@@ -7,7 +7,7 @@ pub mod message;
 pub mod psk;
 
 use crate::spec::{PrefSpec, ProtocolSpec};
-use crate::tree::{Enc, Span, Tree, Value};
+use crate::tree::{Enc, KeyState, PayloadState, Span, Tree, Value};
 use crate::{experts, fields, Dissector, Packet, State};
 
 fields! { pub Field, FIELDS;
@@ -83,9 +83,11 @@ impl Dissector for Pppp {
         }
     }
 
-    fn dissect(&self, _pkt: &Packet, data: &[u8], _state: &mut State, t: &mut Tree) -> bool {
+    fn dissect(&self, pkt: &Packet, data: &[u8], state: &mut State, t: &mut Tree) -> bool {
         if data.first() == Some(&message::MAGIC) {
-            return dissect_message(t, 0, data);
+            let ok = dissect_message(t, 0, data);
+            device_stat(pkt, state, data, None, t);
+            return ok;
         }
         let Some(m) = find_psk(data) else { return false };
         let mut plain = data.to_vec();
@@ -103,9 +105,34 @@ impl Dissector for Pppp {
         let src = t.add_source("Deobfuscated PPPP", plain);
         let plain = std::mem::take(&mut t.sources[src as usize - 1].bytes);
         let ok = dissect_message(t, src, &plain);
+        device_stat(pkt, state, &plain, Some(m.origin), t);
         t.sources[src as usize - 1].bytes = plain;
         ok
     }
+}
+
+/// The UID a conversation showed last (DRW and ALIVE do not repeat it).
+#[derive(Default)]
+struct SeenUid(Option<String>);
+
+/// Records the message (`msg`, in clear) in the device view under the
+/// device's UID; `psk` is where the obfuscation PSK came from, if any.
+fn device_stat(pkt: &Packet, state: &mut State, msg: &[u8], psk: Option<psk::Origin>, t: &mut Tree) {
+    let uid = message::parse_header(msg)
+        .filter(|h| message::carries_uid(h.ty))
+        .and_then(|_| message::parse_uid(msg.get(message::HEADER_LEN..)?))
+        .map(|u| u.to_string());
+    let seen = state.conversation.get::<SeenUid>();
+    if let (Some(u), false) = (&uid, pkt.visited) {
+        seen.0 = Some(u.clone());
+    }
+    let Some(device) = uid.or_else(|| seen.0.clone()) else { return };
+    let (key, payload) = match psk {
+        None => (KeyState::NotNeeded, PayloadState::None),
+        Some(psk::Origin::User) => (KeyState::Configured, PayloadState::Decrypted),
+        Some(psk::Origin::Vendor) => (KeyState::Public, PayloadState::Decrypted),
+    };
+    t.device(device, Vec::new(), key, payload);
 }
 
 /// Dissects a plaintext message lying in data source `src`.

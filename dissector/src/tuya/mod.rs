@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::crypto::{ecb_decrypt, hex, hmac_sha256};
 use crate::json;
 use crate::spec::{ColumnSpec, ProtocolSpec, TableSpec};
-use crate::tree::{ChecksumStatus, Enc, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
+use crate::tree::{ChecksumStatus, Enc, KeyState, PayloadState, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
 use crate::{experts, fields, Dissector, Packet, PduLen, State, Transport};
 use frame::{Frame, Framing, GcmParts};
 use keys::KeyRow;
@@ -286,7 +286,42 @@ fn dissect_datagram(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: 
         }
         Framing::V6699 => gcm_frame(t, data, f, Ok(discovery_key()), true, None),
     };
+    if let Some(l) = &facts {
+        let ip = l.announced_ip.or(pkt.src);
+        let mut list = device_facts(l.dev_id.as_deref(), None);
+        list.extend(l.product_key.as_ref().map(|k| format!("product key {k}")));
+        list.extend(l.announced_version.as_ref().map(|v| format!("version {v}")));
+        let key = if t.sources.is_empty() { KeyState::NotNeeded } else { KeyState::Public };
+        device_stat(t, ip, list, key);
+    }
     learn_announcement(pkt, state, facts);
+}
+
+/// "id …" and "version …" facts for the device view.
+fn device_facts(dev_id: Option<&str>, version: Option<Version>) -> Vec<String> {
+    let mut facts: Vec<String> = dev_id.map(|id| format!("id {id}")).into_iter().collect();
+    facts.extend(version.map(|v| format!("version {}", v.as_str())));
+    facts
+}
+
+/// Records the frame in the device view; the payload's fate is read off the
+/// experts and data sources the dissection added.
+fn device_stat(t: &mut Tree, ip: Option<IpAddr>, facts: Vec<String>, key: KeyState) {
+    let payload = if t.has_expert(Expert::DecryptFailed) || t.has_expert(Expert::BadProof) {
+        PayloadState::Failed
+    } else if t.has_expert(Expert::KeyNeeded) || t.has_expert(Expert::SessionKeyUnknown) {
+        PayloadState::Unchecked
+    } else if !t.sources.is_empty() {
+        PayloadState::Decrypted
+    } else {
+        PayloadState::None
+    };
+    let key = match (key, payload) {
+        (KeyState::NotNeeded, PayloadState::Unchecked) => KeyState::Needed,
+        (k, _) => k,
+    };
+    let device = ip.map_or_else(|| "address unknown".to_string(), |ip| ip.to_string());
+    t.device(device, facts, key, payload);
 }
 
 /// Remembers which device id an announcing device has, for key choice.
@@ -328,6 +363,13 @@ fn dissect_stream(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: &m
             l
         }
     };
+    let known_id = ctx.local.as_ref().map(|l| l.dev_id.clone()).or_else(|| {
+        let from_capture = device_ip.and_then(|ip| devices.get(ip)).map(|(id, _)| id.to_string());
+        from_capture.or_else(|| learned.as_ref().and_then(|l| l.dev_id.clone()))
+    });
+    let version = learned.as_ref().and_then(|l| l.version).or(ctx.version);
+    let key = if ctx.local.is_some() { KeyState::Configured } else { KeyState::NotNeeded };
+    device_stat(t, device_ip, device_facts(known_id.as_deref(), version), key);
     let Some(learned) = learned else { return };
     if let (Some(id), Some(ip), false) = (&learned.dev_id, device_ip, pkt.visited) {
         devices.learn(ip, id, pkt.frame);
@@ -640,7 +682,13 @@ fn negotiation(t: &mut Tree, src: u32, at: usize, body: &[u8], cmd: u32, ctx: &C
 impl From<discovery::Announcement> for Learned {
     fn from(a: discovery::Announcement) -> Learned {
         let announced_ip = a.ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok());
-        Learned { dev_id: a.dev_id.or(a.gw_id), announced_ip, ..Learned::default() }
+        Learned {
+            dev_id: a.dev_id.or(a.gw_id),
+            announced_ip,
+            product_key: a.product_key,
+            announced_version: a.version,
+            ..Learned::default()
+        }
     }
 }
 
