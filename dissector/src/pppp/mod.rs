@@ -3,6 +3,7 @@
 //! vendors obfuscate whole datagrams with a PSK ([`psk`]); we try the user's
 //! PSKs, then the published vendor ones, and say which one matched.
 
+pub mod ilnk;
 pub mod message;
 pub mod psk;
 
@@ -28,6 +29,11 @@ fields! { pub Field, FIELDS;
     CmdFlags => ("pppp.cmd.flags", "Command flags", U32, Hex; "Channel-0 command block flags (06 0a a0 80: device reply)"),
     CmdLength => ("pppp.cmd.length", "Command length", U32, Dec),
     Cmd => ("pppp.cmd", "Command", Str, None; "Channel-0 JSON command or reply"),
+    IlnkCommand => ("pppp.ilnk.cmd", "iLnk command", U16, Hex, ilnk::COMMAND_NAMES; "Channel-0 binary command (11 0A header) of iLnk cameras"),
+    IlnkLength => ("pppp.ilnk.length", "iLnk length", U16, Dec; "Ticket and body length"),
+    IlnkDest => ("pppp.ilnk.dest", "iLnk destination", U16, Hex; "FF00 login, 0000 request, AA55 reply in the published client; meaning inferred"),
+    IlnkTicket => ("pppp.ilnk.ticket", "iLnk ticket", Bytes, None; "Session ticket the camera gave at login"),
+    IlnkBody => ("pppp.ilnk.body", "iLnk body", Bytes, None; "Obfuscated body; the bit-flipped bytes are shown as their own data source"),
     Payload => ("pppp.payload", "Payload", Bytes, None),
     Padding => ("pppp.padding", "Padding", Bytes, None; "Zero bytes after the message (iLnk pads short messages to 32 bytes)"),
 }
@@ -221,10 +227,32 @@ fn dissect_drw(t: &mut Tree, src: u32, payload: &[u8]) -> String {
     if !data.is_empty() {
         t.field(Field::DrwData, Span::of(src, data_at, data.len()), Value::Wire(Enc::Na));
     }
+    let mut command = String::new();
     if d.channel == 0 {
-        command_block(t, src, data_at, data);
+        match ilnk::parse(data) {
+            Some(c) => command = ilnk_command(t, src, data_at, data, &c),
+            None => command_block(t, src, data_at, data),
+        }
     }
-    format!(" ch={} idx={}{}", d.channel, d.index_or_count, marker_note(&d))
+    format!(" ch={} idx={}{}{command}", d.channel, d.index_or_count, marker_note(&d))
+}
+
+/// An iLnk binary command (see [`ilnk`]); returns the Info text.
+fn ilnk_command(t: &mut Tree, src: u32, at: usize, data: &[u8], c: &ilnk::Command) -> String {
+    t.field(Field::IlnkCommand, Span::of(src, at + 2, 2), Value::Wire(Enc::Big));
+    t.field(Field::IlnkLength, Span::of(src, at + 4, 2), Value::Wire(Enc::Little));
+    t.field(Field::IlnkDest, Span::of(src, at + 6, 2), Value::Wire(Enc::Big));
+    t.field(Field::IlnkTicket, Span::of(src, at + ilnk::TICKET_AT, ilnk::TICKET_LEN), Value::Wire(Enc::Na));
+    let n = c.body_len(data);
+    if n > 0 {
+        t.field(Field::IlnkBody, Span::of(src, at + ilnk::HEADER_LEN, n), Value::Wire(Enc::Na));
+        let body = ilnk::unflip(&data[ilnk::HEADER_LEN..ilnk::HEADER_LEN + n]);
+        t.add_source("iLnk body (bit flip undone)", body);
+    }
+    match ilnk::command_name(c.command) {
+        Some(name) => format!(" {name}"),
+        None => format!(" iLnk command 0x{:04x}", c.command),
+    }
 }
 
 /// A channel-0 command block: flags u32, length u32 LE, JSON.
