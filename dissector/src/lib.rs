@@ -6,6 +6,9 @@
 //! glue in `glue/plugin.c`.
 
 pub mod crypto;
+/// Fuzz-target entry points and test noise: built for the crate's tests and
+/// with the `fuzzing` feature (fuzz/), not into the shipped plugin.
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod iotc;
 pub mod json;
@@ -128,6 +131,11 @@ pub trait Dissector: Sync {
 pub fn protocols() -> &'static [&'static dyn Dissector] {
     static ALL: [&dyn Dissector; 4] = [&tuya::TUYA, &miio::MIIO, &iotc::IOTC, &pppp::PPPP];
     &ALL
+}
+
+/// The protocol whose filter name is `name` (`tuya`, `miio`, `iotc`, `pppp`).
+pub fn protocol(name: &str) -> Option<&'static dyn Dissector> {
+    protocols().iter().copied().find(|d| d.spec().filter_name == name)
 }
 
 /// Helpers for the protocol modules' unit tests.
