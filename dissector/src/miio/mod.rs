@@ -136,9 +136,9 @@ impl Dissector for Miio {
 }
 
 fn malformed(t: &mut Tree, data: &[u8], e: &FrameError) {
-    t.wire(Field::Magic, 0, 2, Enc::Big);
+    t.wire(Field::Magic, frame::MAGIC_AT.0, frame::MAGIC_AT.1, Enc::Big);
     if data.len() >= frame::LENGTH_END {
-        t.wire(Field::Length, 2, 2, Enc::Big);
+        t.wire(Field::Length, frame::LENGTH_AT.0, frame::LENGTH_AT.1, Enc::Big);
     }
     t.info(format!("Malformed message: {e}"));
     t.malformed(e.to_string());
@@ -176,11 +176,15 @@ fn is_device_port(port: u16) -> bool {
 }
 
 fn header_fields(t: &mut Tree) {
-    t.wire(Field::Magic, 0, 2, Enc::Big);
-    t.wire(Field::Length, 2, 2, Enc::Big);
-    t.wire(Field::Unknown, 4, 4, Enc::Big);
-    t.wire(Field::DeviceId, 8, 4, Enc::Big);
-    t.wire(Field::Stamp, 12, 4, Enc::Big);
+    for (field, (at, len)) in [
+        (Field::Magic, frame::MAGIC_AT),
+        (Field::Length, frame::LENGTH_AT),
+        (Field::Unknown, frame::UNKNOWN_AT),
+        (Field::DeviceId, frame::DEVICE_ID_AT),
+        (Field::Stamp, frame::STAMP_AT),
+    ] {
+        t.wire(field, at, len, Enc::Big);
+    }
 }
 
 fn say(t: &mut Tree, text: String) {
