@@ -127,6 +127,21 @@ pub trait Dissector: Sync {
     fn set_pref(&self, _index: usize, _value: &str) {}
 }
 
+/// The device name a conversation showed last (a UID that only discovery
+/// and connect messages carry), kept in the conversation slot.
+#[derive(Default)]
+struct SeenDevice(Option<String>);
+
+/// `shown` if this packet names its device, else the name the conversation
+/// showed before; a first pass remembers `shown` for the packets after.
+pub(crate) fn conversation_device(pkt: &Packet, state: &mut State, shown: Option<String>) -> Option<String> {
+    let seen = state.conversation.get::<SeenDevice>();
+    if let (Some(name), false) = (&shown, pkt.visited) {
+        seen.0 = Some(name.clone());
+    }
+    shown.or_else(|| seen.0.clone())
+}
+
 /// Every protocol of the plugin, in registration order.
 pub fn protocols() -> &'static [&'static dyn Dissector] {
     static ALL: [&dyn Dissector; 4] = [&tuya::TUYA, &miio::MIIO, &iotc::IOTC, &pppp::PPPP];

@@ -105,19 +105,11 @@ impl Dissector for Iotc {
     }
 }
 
-/// The UID a conversation showed last (session data does not repeat it).
-#[derive(Default)]
-struct SeenUid(Option<String>);
-
 /// Records the datagram in the device view under the device's UID (this
 /// datagram's or the conversation's). The Charlie scramble is a public
 /// key; a DTLS session needs the device's PSK, which nothing here knows.
 fn device_stat(pkt: &Packet, state: &mut State, uid: Option<String>, dtls: bool, t: &mut Tree) {
-    let seen = state.conversation.get::<SeenUid>();
-    if let (Some(u), false) = (&uid, pkt.visited) {
-        seen.0 = Some(u.clone());
-    }
-    let Some(device) = uid.or_else(|| seen.0.clone()) else { return };
+    let Some(device) = crate::conversation_device(pkt, state, uid) else { return };
     let (key, payload) = if dtls { (KeyState::Needed, PayloadState::Unchecked) } else { (KeyState::Public, PayloadState::Decrypted) };
     t.device(device, Vec::new(), key, payload);
 }

@@ -117,10 +117,6 @@ impl Dissector for Pppp {
     }
 }
 
-/// The UID a conversation showed last (DRW and ALIVE do not repeat it).
-#[derive(Default)]
-struct SeenUid(Option<String>);
-
 /// Records the message (`msg`, in clear) in the device view under the
 /// device's UID; `psk` is where the obfuscation PSK came from, if any.
 fn device_stat(pkt: &Packet, state: &mut State, msg: &[u8], psk: Option<psk::Origin>, t: &mut Tree) {
@@ -128,11 +124,7 @@ fn device_stat(pkt: &Packet, state: &mut State, msg: &[u8], psk: Option<psk::Ori
         .filter(|h| message::carries_uid(h.ty))
         .and_then(|_| message::parse_uid(msg.get(message::HEADER_LEN..)?))
         .map(|u| u.to_string());
-    let seen = state.conversation.get::<SeenUid>();
-    if let (Some(u), false) = (&uid, pkt.visited) {
-        seen.0 = Some(u.clone());
-    }
-    let Some(device) = uid.or_else(|| seen.0.clone()) else { return };
+    let Some(device) = crate::conversation_device(pkt, state, uid) else { return };
     let (key, payload) = match psk {
         None => (KeyState::NotNeeded, PayloadState::None),
         Some(psk::Origin::User) => (KeyState::Configured, PayloadState::Decrypted),
