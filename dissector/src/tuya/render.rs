@@ -102,7 +102,8 @@ impl From<discovery::Announcement> for Learned {
 /// hands it to Wireshark's JSON dissector.
 pub(super) fn add_json(t: &mut Tree, span: Span, bytes: &[u8]) -> Option<discovery::Announcement> {
     let Some((len, map)) = json::parse_object(bytes) else {
-        if !add_device_text(t, span, bytes) {
+        // Broken JSON stays malformed; other text is the device's message.
+        if bytes.first() == Some(&b'{') || !add_device_text(t, span, bytes) {
             t.expert(Expert::NotJson, None);
         }
         return None;
