@@ -135,6 +135,9 @@ pub enum Cmd {
         #[command(flatten)]
         wireshark: WiresharkOpts,
     },
+    /// Turn profiles into router rules (nftables, OpenWrt fw4) and dnsmasq nftset lines: expected traffic passes, the rest is logged, rejected or dropped.
+    #[command(after_help = crate::emit::firewall::HELP)]
+    Firewall(crate::emit::firewall::FirewallArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -265,6 +268,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             deliver_macros(std::slice::from_ref(&compiled), &wireshark, err)?;
             let engine = engine::Engine::new(&profile, &compiled, &resolved, &wireshark.wireshark_profile);
             run::run(&engine, planned, &options, out, err)
+        }
+        Cmd::Firewall(args) => {
+            let profiles = args.profiles.iter().map(|p| ctx.load(p)).collect::<Result<Vec<_>, _>>()?;
+            crate::emit::firewall::run(args, &profiles, out, err)
         }
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);

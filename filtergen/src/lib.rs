@@ -18,6 +18,7 @@ pub mod cli;
 pub mod command;
 pub mod delivery;
 pub mod dfilter;
+pub mod emit;
 pub mod engine;
 pub mod error;
 pub mod expr;

@@ -1,0 +1,3 @@
+//! Generators that turn profiles into other tools' configuration.
+
+pub mod firewall;
