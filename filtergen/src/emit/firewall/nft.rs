@@ -32,8 +32,9 @@ pub const FW4_INCLUDE: Target = Target { family: "inet", table: "fw4", prefix: "
 const FILTER_PRIORITY: &str = "filter - 5";
 const DSTNAT_PRIORITY: &str = "dstnat - 5";
 
-/// ICMPv6 a device needs to reach its router at all.
-const NEIGHBOUR_DISCOVERY: &str = "nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert";
+/// ICMPv6 a device needs to reach its router at all (neighbour discovery,
+/// multicast listener reports).
+const NEIGHBOUR_DISCOVERY: &str = "nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-report, mld2-listener-report";
 
 pub fn render(plan: &Plan, target: Target, header: &str) -> String {
     let mut body = String::new();
