@@ -61,24 +61,12 @@ fn v6(host: u8) -> IpAddr {
 }
 
 extern "C" {
-    fn geteuid() -> u32;
     fn setns(fd: i32, nstype: i32) -> i32;
 }
 const CLONE_NEWNET: i32 = 0x4000_0000;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { geteuid() == 0 }
-}
-
-/// Whether to run; false (after saying so) for a non-root run outside CI.
 fn may_run() -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "the firewall namespace test needs root, and CI must run it");
-    eprintln!("firewall_netns: skipped: needs root for network namespaces (CI runs it as root)");
-    false
+    common::root_or_skip("firewall_netns")
 }
 
 /// Runs `f` on a thread inside network namespace `ns`; sockets it opens stay there.

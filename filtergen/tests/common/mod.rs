@@ -302,3 +302,18 @@ pub fn write_capture(path: &Path, packets: &[Packet]) {
         writer.write_packet(&PcapPacket::new(Duration::from_secs(i as u64 + 1), data.len() as u32, &data)).unwrap();
     }
 }
+
+/// Whether the test may run: true as root; otherwise it says it skipped,
+/// unless `CI` is set, where a test needing root must not skip.
+pub fn root_or_skip(test: &str) -> bool {
+    extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { geteuid() } == 0 {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "{test} needs root, and CI must run it");
+    eprintln!("{test}: skipped: needs root (CI runs it as root)");
+    false
+}
