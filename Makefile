@@ -2,17 +2,22 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-WS_VERSION := $(shell pkg-config --modversion wireshark 2>/dev/null)
-WS_XY := $(shell echo "$(WS_VERSION)" | cut -d. -f1,2)
-USER_PLUGIN_DIR := $(HOME)/.local/lib/wireshark/plugins/$(WS_XY)/epan
-SYSTEM_PLUGIN_DIR := $(shell pkg-config --variable=plugindir wireshark 2>/dev/null)/epan
+# Recursive (=) on purpose: these are asked of pkg-config when a recipe runs,
+# after `deps` may have installed Wireshark's development files, not when
+# make reads this file.
+WS_VERSION = $(shell pkg-config --modversion wireshark 2>/dev/null)
+WS_XY = $(shell echo "$(WS_VERSION)" | cut -d. -f1,2)
+USER_PLUGIN_DIR = $(HOME)/.local/lib/wireshark/plugins/$(WS_XY)/epan
+SYSTEM_PLUGIN_DIR = $(shell pkg-config --variable=plugindir wireshark 2>/dev/null)/epan
+# Another Wireshark X.Y for check-wireshark and deb (4.0, 4.4 or 4.6).
+WS ?=
 PLUGIN := target/release/libphonehome.so
 SAMPLES := target/samples
 SHARED_CAPTURES := ../shared/captures
 VENV := .venv
 
 .PHONY: help deps build install install-system uninstall samples demo test venv \
-        check-wireshark-4.4 bench bench-plugin bench-report bench-run fuzz fuzz-plugin clean
+        check-wireshark deb debs check-deb bench bench-plugin bench-report bench-run fuzz fuzz-plugin clean
 
 help:
 	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
@@ -23,7 +28,10 @@ help:
 	@echo "make install-system       copy the plugin to $(SYSTEM_PLUGIN_DIR) (needs root)"
 	@echo "make uninstall            remove the plugin from both folders"
 	@echo "make samples              write the sample captures to $(SAMPLES)/"
-	@echo "make check-wireshark-4.4  build and run the same source against Wireshark 4.4 (Debian trixie chroot)"
+	@echo "make check-wireshark WS=4.4  build the same source against Wireshark 4.4 (trixie) or 4.6 (sid) in a chroot, compare every field"
+	@echo "make deb [WS=4.4|4.6]     Debian package for the host's Wireshark, or for WS built in its chroot"
+	@echo "make debs                 the packages for 4.0, 4.4 and 4.6"
+	@echo "make check-deb            install, use and remove each package in target/debian/ in a fresh chroot"
 	@echo "make bench                benchmarks (bench-plugin, bench-report, bench-run): ratios measured side by side"
 	@echo "make fuzz                 cargo fuzz on every parser target (FUZZ_SECONDS=60 each, FUZZ_JOBS=1 at a time)"
 	@echo "make fuzz-plugin          mutated sample captures through tshark with the plugin and all keys"
@@ -86,8 +94,18 @@ fuzz:
 fuzz-plugin: install
 	scripts/fuzz-plugin.sh
 
-check-wireshark-4.4:
-	@scripts/check-wireshark-4.4.sh
+check-wireshark:
+	@test -n "$(WS)" || { echo "usage: make check-wireshark WS=4.4 (or 4.6, 4.0)" >&2; exit 2; }
+	@scripts/check-wireshark.sh $(WS)
+
+deb:
+	@scripts/deb.sh $(WS)
+
+debs:
+	@scripts/deb.sh 4.0 && scripts/deb.sh 4.4 && scripts/deb.sh 4.6
+
+check-deb:
+	@scripts/check-deb.sh target/debian/*.deb
 
 clean:
 	$(CARGO) clean

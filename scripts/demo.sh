@@ -20,6 +20,11 @@ devices() {
         { read -r header; echo "$header"; sort -b -k2,2V; }
 }
 
+ws=$(pkg-config --modversion wireshark)
+loaded=$("$tshark_user" -G plugins 2>/dev/null | awk -F'\t' '$1 == "phonehome.so" { print $1, $2 }')
+[ -n "$loaded" ] || { echo "demo: tshark $ws does not load phonehome.so (run 'make install')" >&2; exit 1; }
+echo "== phonehome plugin installed for Wireshark ${ws%.*}: tshark $ws loads $loaded"
+
 devices "$samples/tuya-discovery.pcap"
 if [ -d "$shared" ]; then
     for capture in "$shared"/*.pcap; do

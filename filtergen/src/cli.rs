@@ -141,6 +141,9 @@ pub enum Cmd {
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
+    /// Write the man pages (filtergen.1 and filtergen-COMMAND.1) into DIR.
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
 }
 
 /// Runs the parsed command; returns the exit code.
@@ -277,7 +280,29 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);
             Ok(0)
         }
+        Cmd::Manpages { dir } => {
+            write_manpages(&dir)?;
+            Ok(0)
+        }
     }
+}
+
+/// One page for filtergen and one per visible command, as `man filtergen-report`.
+fn write_manpages(dir: &Path) -> Result<(), Error> {
+    let root = Cli::command();
+    let mut pages = vec![("filtergen".to_string(), root.clone())];
+    for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("filtergen-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(name).version(root.get_version().unwrap_or_default().to_string())));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    for (name, cmd) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut page).map_err(|e| Error::io(&path, e))?;
+        atomic::write(&path, &page)?;
+    }
+    Ok(())
 }
 
 struct Context<'a> {
