@@ -5,15 +5,8 @@
 
 mod common;
 
-use std::path::Path;
 
 use common::*;
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
-}
 
 #[test]
 fn shipped_profiles_pass_nft_and_dnsmasq_checks() {

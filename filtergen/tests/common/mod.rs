@@ -36,6 +36,13 @@ pub fn require_tool(tool: &str, package: &str) {
     assert!(found, "this test needs `{tool}`: apt-get install {package}");
 }
 
+/// Writes `text` to `dir/name`; returns the path as a string for arguments.
+pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
