@@ -204,7 +204,10 @@ fn accept(a: &Accept, p: &str) -> String {
             }
             parts.push(format!("meta l4proto {name}"));
         }
-        L4::Ports { transport, ranges } => {
+        L4::Ports { transport, ranges, family } => {
+            if let (Some(f), Dest::Any) = (family, &a.dest) {
+                parts.push(format!("meta nfproto {}", nfproto(*f)));
+            }
             let ports: Vec<String> = ranges.iter().map(port).collect();
             parts.push(format!("{} dport {}", transport.as_str(), anonymous_set(&ports)));
         }
@@ -258,4 +261,36 @@ fn port(r: &PortRange) -> String {
 
 fn net(n: &IpNet) -> String {
     if n.prefix_len() == n.max_prefix_len() { n.addr().to_string() } else { n.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::firewall::plan::{build, Blocklist, DnsPin, Options};
+    use crate::resolve::Resolved;
+
+    #[test]
+    fn blocklists_become_per_device_interval_sets_checked_before_expected_rules() {
+        let profile = crate::profile::parse(
+            "name: cam\ndevice:\n  ip: [192.0.2.5]\nexpected:\n  - {name: ntp, protocols: [ntp]}\n  - {name: web, protocols: [ipv6], tcp: [443]}\n",
+            std::path::Path::new("cam.yaml"),
+            None,
+        )
+        .unwrap();
+        let resolved = Resolved::none();
+        let nets = ["203.0.113.0/25", "203.0.113.128/25", "fd00:5::/48"].iter().map(|n| n.parse().unwrap()).collect();
+        let opts = Options {
+            action: Action::Drop,
+            dns_pin: DnsPin::default(),
+            resolved: &resolved,
+            blocklists: vec![Blocklist { name: "country-xx".parse().unwrap(), nets }],
+        };
+        let text = render(&build(&[profile], &opts).unwrap(), OWN_TABLE, "");
+        assert!(text.contains("set cam_block_country_xx_4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 203.0.113.0/24 }"), "{text}");
+        assert!(text.contains("set cam_block_country_xx_6 {"), "{text}");
+        let block = text.find("ip daddr @cam_block_country_xx_4 counter drop comment \"block country-xx\"").expect("block rule");
+        let ntp = text.find("comment \"expected[0] ntp\"").expect("ntp rule");
+        assert!(block < ntp, "{text}");
+        assert!(text.contains("meta nfproto ipv6 tcp dport 443 counter accept comment \"expected[1] web\""), "{text}");
+    }
 }

@@ -83,13 +83,13 @@ pub enum L4 {
     /// An IP protocol without ports (icmp, igmp, tcp, udp), by its nft name,
     /// and the IP version it exists in (None: both).
     Protocol { name: &'static str, family: Option<Family> },
-    /// Destination ports of one transport.
-    Ports { transport: Transport, ranges: Vec<PortRange> },
+    /// Destination ports of one transport, in one IP version (None: both).
+    Ports { transport: Transport, ranges: Vec<PortRange>, family: Option<Family> },
 }
 
 impl L4 {
     fn ports(transport: Transport, ranges: &[(u16, u16)]) -> L4 {
-        L4::Ports { transport, ranges: ranges.iter().map(|&(first, last)| PortRange { first, last }).collect() }
+        L4::Ports { transport, ranges: ranges.iter().map(|&(first, last)| PortRange { first, last }).collect(), family: None }
     }
 
     /// The part both match (None: they cannot both match).
@@ -101,15 +101,17 @@ impl L4 {
             (Family(f), Protocol { name, family }) | (Protocol { name, family }, Family(f)) => {
                 family.is_none_or(|g| g == *f).then_some(Protocol { name, family: Some(*f) })
             }
-            (Family(_), p @ Ports { .. }) | (p @ Ports { .. }, Family(_)) => Some(p.clone()),
+            (Family(f), Ports { transport, ranges, family }) | (Ports { transport, ranges, family }, Family(f)) => {
+                family.is_none_or(|g| g == *f).then(|| Ports { transport: *transport, ranges: ranges.clone(), family: Some(*f) })
+            }
             (Protocol { name: a, family: fa }, Protocol { name: b, family: fb }) => {
                 (a == b).then(|| Protocol { name: a, family: fa.or(*fb) })
             }
             (Protocol { name, .. }, p @ Ports { transport, .. }) | (p @ Ports { transport, .. }, Protocol { name, .. }) => {
                 (*name == transport.as_str()).then(|| p.clone())
             }
-            (Ports { transport: ta, ranges: ra }, Ports { transport: tb, ranges: rb }) => {
-                if ta != tb {
+            (Ports { transport: ta, ranges: ra, family: fa }, Ports { transport: tb, ranges: rb, family: fb }) => {
+                if ta != tb || matches!((fa, fb), (Some(a), Some(b)) if a != b) {
                     return None;
                 }
                 let ranges: Vec<PortRange> = ra
@@ -118,7 +120,7 @@ impl L4 {
                     .filter(|(first, last)| first <= last)
                     .map(|(first, last)| PortRange { first, last })
                     .collect();
-                (!ranges.is_empty()).then_some(Ports { transport: *ta, ranges })
+                (!ranges.is_empty()).then_some(Ports { transport: *ta, ranges, family: fa.or(*fb) })
             }
         }
     }
@@ -127,7 +129,7 @@ impl L4 {
     pub fn fits(&self, family: Family) -> bool {
         match self {
             L4::Family(f) => *f == family,
-            L4::Protocol { family: Some(f), .. } => *f == family,
+            L4::Protocol { family: Some(f), .. } | L4::Ports { family: Some(f), .. } => *f == family,
             _ => true,
         }
     }
@@ -337,8 +339,8 @@ fn add_rule(plan: &mut DevicePlan, index: usize, rule: &Rule, resolved: &Resolve
         l4 = rule
             .tcp
             .iter()
-            .map(|p| L4::Ports { transport: Transport::Tcp, ranges: vec![*p] })
-            .chain(rule.udp.iter().map(|p| L4::Ports { transport: Transport::Udp, ranges: vec![*p] }))
+            .map(|p| L4::Ports { transport: Transport::Tcp, ranges: vec![*p], family: None })
+            .chain(rule.udp.iter().map(|p| L4::Ports { transport: Transport::Udp, ranges: vec![*p], family: None }))
             .collect();
     }
     if !rule.protocols.is_empty() {
@@ -404,13 +406,13 @@ fn add_rule(plan: &mut DevicePlan, index: usize, rule: &Rule, resolved: &Resolve
     Ok(())
 }
 
-/// One `Ports` per transport (nft matches a port set in one rule).
+/// One `Ports` per transport and IP version (nft matches a port set in one rule).
 fn merge_ports(l4: Vec<L4>) -> Vec<L4> {
     let mut out: Vec<L4> = Vec::new();
     for item in l4 {
-        if let L4::Ports { transport, ranges } = &item {
+        if let L4::Ports { transport, ranges, family } = &item {
             if let Some(L4::Ports { ranges: existing, .. }) =
-                out.iter_mut().find(|o| matches!(o, L4::Ports { transport: t, .. } if t == transport))
+                out.iter_mut().find(|o| matches!(o, L4::Ports { transport: t, family: f, .. } if t == transport && f == family))
             {
                 for r in ranges {
                     if !existing.contains(r) {
@@ -484,9 +486,13 @@ mod tests {
     #[test]
     fn protocols_and_ports_intersect() {
         let dns = protocol_l4("dns").unwrap();
-        let udp53 = L4::Ports { transport: Transport::Udp, ranges: vec![PortRange { first: 50, last: 60 }] };
+        let udp53 = L4::Ports { transport: Transport::Udp, ranges: vec![PortRange { first: 50, last: 60 }], family: None };
         let both: Vec<L4> = dns.iter().filter_map(|d| d.intersect(&udp53)).collect();
-        assert_eq!(both, vec![L4::Ports { transport: Transport::Udp, ranges: vec![PortRange { first: 53, last: 53 }] }]);
+        assert_eq!(both, vec![L4::Ports { transport: Transport::Udp, ranges: vec![PortRange { first: 53, last: 53 }], family: None }]);
+        // `protocols: [ipv6]` with a port keeps the port to IPv6.
+        let v6 = protocol_l4("ipv6").unwrap();
+        let v6_53: Vec<L4> = v6.iter().filter_map(|f| f.intersect(&udp53)).collect();
+        assert!(v6_53.iter().all(|l| !l.fits(Family::V4) && l.fits(Family::V6)), "{v6_53:?}");
         assert!(protocol_l4("tuya").is_none());
         assert!(protocol_l4("arp").is_none());
     }
