@@ -94,7 +94,7 @@ fuzz:
 fuzz-plugin: install
 	scripts/fuzz-plugin.sh
 
-check-wireshark:
+check-wireshark: install
 	@test -n "$(WS)" || { echo "usage: make check-wireshark WS=4.4 (or 4.6, 4.0)" >&2; exit 2; }
 	@scripts/check-wireshark.sh $(WS)
 

@@ -30,7 +30,7 @@ echo "capture set: $files files, $packets packets, $size"
 t() { /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true; cat "$work/time"; }
 fields=(-T fields -e frame.time_epoch -e ip.src -e ip.dst -e tcp.dstport -e udp.dstport -e dns.qry.name)
 read -r plain _ < <(t bash -c "for f in $work/set/*.pcap; do tshark -n -r \$f ${fields[*]}; done")
-read -r plugin _ < <(t bash -c "for f in $work/set/*.pcap; do $root/scripts/tshark-user -n -r \$f ${fields[*]}; done")
+read -r plugin _ < <(t bash -c "for f in $work/set/*.pcap; do $root/target/release/filtergen tshark -- -n -r \$f ${fields[*]}; done")
 read -r rep1 mem1 < <(t "$root/target/release/filtergen" report "$root/profiles/roborock-tuya.yaml" "$work/set" --jobs 1)
 read -r repn memn < <(t "$root/target/release/filtergen" report "$root/profiles/roborock-tuya.yaml" "$work/set")
 read -r _ memone < <(t "$root/target/release/filtergen" report "$root/profiles/roborock-tuya.yaml" "$work/set/capture1.pcap" --jobs 1)

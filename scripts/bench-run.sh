@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `filtergen run` (issue 7), everything measured side by side in
+# Benchmark of `filtergen run`, everything measured side by side in
 # this one run on captures generated into target/bench-run/ (not committed):
 #  1. native engine vs `tshark -r IN -Y FILTER -w OUT` vs `tcpdump -r IN -w OUT BPF`
 #     on a >= 1 GB set (4 pcap files) with a MAC/IP/port profile, same packets out;

@@ -34,10 +34,10 @@ chroot "$root" tshark -G plugins 2>/dev/null | grep -q '^phonehome.so' ||
     { echo "tshark $ws does not list phonehome.so" >&2; exit 1; }
 
 # Every field of the plugin's protocols, as the host's tshark lists them.
-mapfile -t fields < <(scripts/tshark-user -G fields 2>/dev/null |
+mapfile -t fields < <(target/release/filtergen tshark -- -G fields 2>/dev/null |
     awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print "-e"; print $3 }')
 # ... and the same list from the other version: a field missing on either side fails.
-diff <(scripts/tshark-user -G fields 2>/dev/null | awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print $3 }' | sort) \
+diff <(target/release/filtergen tshark -- -G fields 2>/dev/null | awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print $3 }' | sort) \
      <(chroot "$root" tshark -G fields 2>/dev/null | awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print $3 }' | sort) ||
     { echo "the plugin registers different fields under Wireshark $ws" >&2; exit 1; }
 fields+=(-e frame.number -e _ws.col.Protocol -e _ws.col.Info)
@@ -56,7 +56,7 @@ for c in "${captures[@]}"; do
     # running as root is the one line of stderr allowed.
     new=$(chroot "$root" bash -c "cd /src && tshark -r '$c' -o '$tuya_key' -Y '$ours' -T fields ${fields[*]} 2>&1" |
         grep -v '^Running as user "root"')
-    old=$(scripts/tshark-user -r "$host_path" -o "$tuya_key" -Y "$ours" -T fields "${fields[@]}" 2>&1)
+    old=$(target/release/filtergen tshark -- -r "$host_path" -o "$tuya_key" -Y "$ours" -T fields "${fields[@]}" 2>&1)
     frames=$(printf '%s\n' "$new" | grep -c . || true)
     if [ "$new" = "$old" ]; then
         echo "same decode under $ws and $(pkg-config --modversion wireshark): $c ($frames frames)"

@@ -1,8 +1,8 @@
 use clap::Parser;
 
 fn main() {
-    let cli = filtergen::cli::Cli::parse();
-    let code = match filtergen::cli::run(cli, &mut std::io::stdout().lock(), &mut std::io::stderr().lock()) {
+    let cli = filtergen::Cli::parse();
+    let code = match filtergen::run(cli, &mut std::io::stdout().lock(), &mut std::io::stderr().lock()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("filtergen: {e}");

@@ -121,6 +121,20 @@ fn names_each_seed004_behaviour_with_its_period() {
     assert!(has("tuya.product_key", seed004::tuya().product_key), "{iot:?}");
 }
 
+/// The contract: every plugin field the report asks tshark for (read from
+/// the dissector crate) is one the built plugin registers in tshark.
+#[test]
+fn the_plugin_registers_every_field_the_report_reads() {
+    require_tool("tshark", "tshark");
+    let (_dir, set) = capture_set(0..1);
+    let (code, out, err) = report(&set, "json", &[]);
+    assert_eq!(code, 0, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["plugin"], true, "the phonehome plugin must be installed (make install)");
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(!notes.iter().any(|n| n.contains("does not provide")), "{notes:?}");
+}
+
 #[test]
 fn every_format_renders_the_same_endpoints() {
     require_tool("tshark", "tshark");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use filtergen::rules::{Host, Mode, Profile};
+use filtergen::{Host, Mode, Profile};
 
 const ROUTER: &str = "00:0c:42:cf:36:20";
 const OTHER: &str = "aa:bb:cc:00:00:01";
@@ -51,7 +51,7 @@ fn read_packets(path: &Path) -> Vec<Seen> {
 }
 
 fn load(path: &str) -> Profile {
-    filtergen::profile::load(Path::new(path), None).unwrap()
+    filtergen::load_profile(Path::new(path), None).unwrap()
 }
 
 fn device_of(p: &Profile) -> (Mac, String) {

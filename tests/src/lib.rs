@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 
 pub mod mutate;
 
-use filtergen::plugin_home::PluginHome;
+use filtergen::PluginHome;
 pub use phonehome_samples::{scenarios, Capture, Host};
 
 /// The Wireshark "X.Y" that pkg-config reports.
@@ -30,7 +30,7 @@ pub fn wireshark_xy() -> String {
         .output()
         .expect("pkg-config is needed (make deps installs it)");
     let v = String::from_utf8_lossy(&out.stdout).into_owned();
-    let xy = filtergen::plugin_home::wireshark_xy(&v).filter(|_| out.status.success());
+    let xy = filtergen::wireshark_xy(&v).filter(|_| out.status.success());
     xy.unwrap_or_else(|| panic!("pkg-config finds no wireshark ({v:?}): run `make deps`"))
 }
 
@@ -38,13 +38,13 @@ pub fn wireshark_xy() -> String {
 /// put in the per-user plugin folder.
 pub fn installed_plugin() -> PathBuf {
     let xy = wireshark_xy();
-    filtergen::plugin_home::installed_plugin(&xy).unwrap_or_else(|| {
+    filtergen::installed_plugin(&xy).unwrap_or_else(|| {
         panic!("no plugin in ~/.local/lib/wireshark/plugins/{xy}/epan/ (nor PHONEHOME_PLUGIN): run `make install` (or `make test`, which installs it)")
     })
 }
 
 /// A tshark that loads the plugin under test, run the way `filtergen report`
-/// runs it (see `filtergen::plugin_home`): a private HOME with a copy of the
+/// runs it (see filtergen's `tshark` module): a private HOME with a copy of the
 /// plugin, and as root, `nobody` through `setpriv`.
 pub struct Tshark {
     home: PluginHome,

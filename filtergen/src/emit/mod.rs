@@ -1,3 +1,12 @@
-//! Generators that turn profiles into other tools' configuration.
+//! Outputs for other tools: tshark command lines (`command`), batch scripts
+//! (`script`), Wireshark configuration profiles (`wsprofile`, with the UAT
+//! file format in `uat`), RFC 8520 MUD files (`mud`) and router rules
+//! (`firewall`: nftables, OpenWrt fw4, dnsmasq nftset lines).
 
-pub mod firewall;
+pub(crate) mod command;
+pub(crate) mod firewall;
+pub(crate) mod mud;
+pub(crate) mod script;
+pub(crate) mod shell;
+pub(crate) mod uat;
+pub(crate) mod wsprofile;

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use ipnet::IpNet;
 
 use super::plan::{Accept, Action, Dest, DevicePlan, Family, L4, Plan};
-use crate::rules::{MacPattern, PortRange};
+use crate::profile::rules::{MacPattern, PortRange};
 
 /// Where the rules live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -267,11 +267,11 @@ fn net(n: &IpNet) -> String {
 mod tests {
     use super::*;
     use crate::emit::firewall::plan::{build, Blocklist, DnsPin, Options};
-    use crate::resolve::Resolved;
+    use crate::profile::resolve::Resolved;
 
     #[test]
     fn blocklists_become_per_device_interval_sets_checked_before_expected_rules() {
-        let profile = crate::profile::parse(
+        let profile = crate::profile::load::parse(
             "name: cam\ndevice:\n  ip: [192.0.2.5]\nexpected:\n  - {name: ntp, protocols: [ntp]}\n  - {name: web, protocols: [ipv6], tcp: [443]}\n",
             std::path::Path::new("cam.yaml"),
             None,

@@ -13,8 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 
 use crate::error::Error;
-use crate::resolve::Resolved;
-use crate::rules::{HostName, MacPattern, Name, PortRange, Profile, Rule};
+use crate::profile::resolve::Resolved;
+use crate::profile::rules::{HostName, MacPattern, Name, PortRange, Profile, Rule};
 
 /// What happens to a device's traffic that no expected rule allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
