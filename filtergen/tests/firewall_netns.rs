@@ -287,8 +287,13 @@ enum Outcome {
 /// One A or AAAA question over UDP (three tries, 700 ms each); the
 /// addresses answered, None without an answer.
 fn resolve(server: SocketAddr, name: &str, aaaa: bool) -> Option<Vec<IpAddr>> {
+    // A source port of its own for every question: a tuple seen before
+    // would reuse its conntrack entry (and NAT decision) from an earlier
+    // ruleset instead of meeting the one under test.
+    static NEXT_PORT: AtomicUsize = AtomicUsize::new(0);
+    let port = 20_000 + (std::process::id() as usize % 64) * 256 + NEXT_PORT.fetch_add(1, Ordering::SeqCst) % 256;
     let bind: SocketAddr = if server.is_ipv4() { "0.0.0.0:0".parse().unwrap() } else { "[::]:0".parse().unwrap() };
-    let socket = UdpSocket::bind(bind).ok()?;
+    let socket = UdpSocket::bind(SocketAddr::new(bind.ip(), port as u16)).or_else(|_| UdpSocket::bind(bind)).ok()?;
     socket.set_read_timeout(Some(CONNECT_TIMEOUT)).ok()?;
     let id: u16 = 0x5048;
     let mut query = id.to_be_bytes().to_vec();
