@@ -18,6 +18,7 @@ mod bpf;
 mod check;
 mod command;
 mod filter;
+mod firewall;
 mod install;
 mod learn;
 mod manpages;
@@ -98,6 +99,9 @@ pub enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
         args: Vec<std::ffi::OsString>,
     },
+    /// Turn profiles into router rules (nftables, OpenWrt fw4) and dnsmasq nftset lines: expected traffic passes, the rest is logged, rejected or dropped.
+    #[command(after_help = firewall::HELP)]
+    Firewall(firewall::Args),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -136,6 +140,7 @@ fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) ->
         }
         Cmd::Run(args) => run::run(ctx, args, out, err),
         Cmd::Suricata(args) => suricata::run(ctx, args, out, err),
+        Cmd::Firewall(args) => firewall::run(ctx, args, out, err),
         Cmd::Tshark { args } => crate::tshark::run_with_plugin(&args),
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);
