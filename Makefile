@@ -17,7 +17,7 @@ SHARED_CAPTURES := ../shared/captures
 VENV := .venv
 
 .PHONY: help deps build install install-system uninstall samples demo test venv \
-        check-wireshark deb debs check-deb bench bench-plugin bench-report bench-run fuzz fuzz-plugin clean
+        check-wireshark deb debs check-deb check-suricata bench bench-plugin bench-suricata bench-report bench-run fuzz fuzz-plugin clean
 
 help:
 	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
@@ -32,6 +32,7 @@ help:
 	@echo "make deb [WS=4.4|4.6]     Debian package for the host's Wireshark, or for WS built in its chroot"
 	@echo "make debs                 the packages for 4.0, 4.4 and 4.6"
 	@echo "make check-deb            install, use and remove each package in target/debian/ in a fresh chroot"
+	@echo "make check-suricata       filtergen suricata and report --eve against real Suricata (SURICATA_SUITE=trixie: 7, sid: 8; chroot in target/)"
 	@echo "make bench                benchmarks (bench-plugin, bench-report, bench-run): ratios measured side by side"
 	@echo "make fuzz                 cargo fuzz on every parser target (FUZZ_SECONDS=60 each, FUZZ_JOBS=1 at a time)"
 	@echo "make fuzz-plugin          mutated sample captures through tshark with the plugin and all keys"
@@ -79,7 +80,7 @@ bench-plugin: install
 	scripts/bench-plugin.sh
 
 bench-report: install
-	scripts/bench-report.sh 4
+	scripts/bench-report.sh
 
 bench-run: build
 	scripts/bench-run.sh
@@ -106,6 +107,15 @@ debs:
 
 check-deb:
 	@scripts/check-deb.sh target/debian/*.deb
+
+# Not part of `test`: builds (once) a Debian chroot with Suricata under
+# target/suricata-$(SURICATA_SUITE) and runs it on every sample capture.
+SURICATA_SUITE ?= trixie
+check-suricata:
+	@scripts/check-suricata.sh $(SURICATA_SUITE)
+
+bench-suricata: build
+	scripts/bench-suricata.sh $(SURICATA_SUITE)
 
 clean:
 	$(CARGO) clean

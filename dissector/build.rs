@@ -14,6 +14,8 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=glue/plugin.c");
     println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=src/spec.rs");
+    println!("cargo:rerun-if-changed=src/tree.rs");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
 
     let wireshark = pkg_config::Config::new().probe("wireshark").unwrap_or_else(|e| {
@@ -29,10 +31,21 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
 
-    // The C view of src/ffi.rs, regenerated on every change to it.
+    // The C view of src/ffi.rs, regenerated on every change to it. The
+    // enums it uses (field kinds, bases, expert groups and severities,
+    // encodings, key and payload states) come from spec.rs and tree.rs, so
+    // the glue names their values (PhKind_U8, ...) instead of numbers.
     let header = out.join("phonehome_ffi.h");
+    let mut config = cbindgen::Config::default();
+    config.enumeration.prefix_with_name = true;
+    for name in ["Kind", "Base", "Group", "Severity", "Enc", "KeyState", "PayloadState"] {
+        config.export.rename.insert(name.to_string(), format!("Ph{name}"));
+    }
     cbindgen::Builder::new()
+        .with_config(config)
         .with_src(crate_dir.join("src/ffi.rs"))
+        .with_src(crate_dir.join("src/spec.rs"))
+        .with_src(crate_dir.join("src/tree.rs"))
         .with_language(cbindgen::Language::C)
         .with_include_guard("PHONEHOME_FFI_H")
         .with_no_includes()

@@ -1,45 +1,73 @@
 #!/usr/bin/env bash
-# `filtergen report` vs. one `tshark -T fields` pass over the same captures,
-# measured side by side in one run. Usage: scripts/bench-report.sh [DAYS]
-# Builds FILES captures of DAYS x the six-hour seed-004-like set each
-# (time-shifted copies joined with editcap/mergecap). The machine may be
-# shared: compare the ratios, not the seconds.
+# `filtergen report` with the native pass vs the tshark pass (`--engine
+# tshark`) vs `filtergen run` (native) on the same captures, side by side in
+# one run, plus the native report's peak memory on 40 MiB and on the whole set.
+# Usage: scripts/bench-report.sh [TOTAL_MB (default 1024)]
+# The set is FILES pcaps of time-shifted copies of the six seed-004-like
+# hours (editcap/mergecap), built into target/bench-report/ (not committed).
+# The machine may be shared: compare the ratios, not the seconds.
 set -euo pipefail
-days=${1:-4}
+total_mb=${1:-1024}
 files=4
 root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d /tmp/phonehome-bench-report.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+dir=$root/target/bench-report
+bin=$root/target/release/filtergen
+profile=$root/profiles/roborock-tuya.yaml
 cargo build --release -q -p filtergen -p phonehome-samples --manifest-path "$root/Cargo.toml"
-"$root/target/release/phonehome-samples" "$work/s" >/dev/null
-mkdir -p "$work/set"
-for f in $(seq 1 "$files"); do
-    parts=()
-    for d in $(seq 0 $((days - 1))); do
-        for h in 0 1 2 3 4 5; do
-            editcap -t $(( (f * days + d) * 86400 )) "$work/s/seed004-hour$h.pcap" "$work/p-$d-$h.pcap"
-            parts+=("$work/p-$d-$h.pcap")
-        done
-    done
-    mergecap -a -F pcap -w "$work/set/capture$f.pcap" "${parts[@]}"
-    rm -f "$work"/p-*.pcap
+for tool in tshark editcap mergecap capinfos /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "bench-report: needs $tool" >&2; exit 2; }
 done
-packets=$(for f in "$work"/set/*.pcap; do capinfos -c -M "$f" | awk '/Number of packets/ {print $NF}'; done | paste -sd+ | bc)
-size=$(du -sh "$work/set" | cut -f1)
-echo "capture set: $files files, $packets packets, $size"
-t() { /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>&1 || true; cat "$work/time"; }
-fields=(-T fields -e frame.time_epoch -e ip.src -e ip.dst -e tcp.dstport -e udp.dstport -e dns.qry.name)
-read -r plain _ < <(t bash -c "for f in $work/set/*.pcap; do tshark -n -r \$f ${fields[*]}; done")
-read -r plugin _ < <(t bash -c "for f in $work/set/*.pcap; do $root/target/release/filtergen tshark -- -n -r \$f ${fields[*]}; done")
-read -r rep1 mem1 < <(t "$root/target/release/filtergen" report "$root/profiles/roborock-tuya.yaml" "$work/set" --jobs 1)
-read -r repn memn < <(t "$root/target/release/filtergen" report "$root/profiles/roborock-tuya.yaml" "$work/set")
-read -r _ memone < <(t "$root/target/release/filtergen" report "$root/profiles/roborock-tuya.yaml" "$work/set/capture1.pcap" --jobs 1)
-echo "tshark -T fields, one pass, no plugin:   ${plain} s"
-echo "tshark -T fields, one pass, with plugin: ${plugin} s"
-echo "filtergen report --jobs 1:              ${rep1} s (peak RSS ${mem1} KiB)"
-echo "filtergen report (all cores):           ${repn} s (peak RSS ${memn} KiB)"
-echo "filtergen report, one file of $files:        peak RSS ${memone} KiB"
-awk -v a="$plugin" -v b="$rep1" -v c="$repn" -v p="$plain" 'BEGIN {
-    printf "ratio report --jobs 1 / tshark pass with plugin: %.2f\n", b / a
-    printf "ratio report all cores / tshark pass with plugin: %.2f\n", c / a
-    printf "ratio report all cores / tshark pass without plugin: %.2f\n", c / p }'
+mkdir -p "$dir/seed" "$dir/set-$total_mb" "$dir/one"
+"$root/target/release/phonehome-samples" "$dir/seed" >/dev/null
+
+# A file of about MB MiB: day after day of the six hours, shifted by a day each.
+build() { # OUT MB DAY0
+    local out=$1 mb=$2 day=$3 parts=() size=0 n=0
+    [ -s "$out" ] && [ $(( $(stat -c %s "$out") >> 20 )) -ge "$mb" ] && return
+    rm -f "$dir"/part-*.pcap
+    while [ $((size >> 20)) -lt "$mb" ]; do
+        for h in 0 1 2 3 4 5; do
+            editcap -t $(( (day + n) * 86400 )) "$dir/seed/seed004-hour$h.pcap" "$dir/part-$n-$h.pcap"
+            parts+=("$dir/part-$n-$h.pcap")
+            size=$((size + $(stat -c %s "$dir/part-$n-$h.pcap")))
+        done
+        n=$((n + 1))
+        # mergecap takes the parts in batches, so no command line grows too long.
+        if [ ${#parts[@]} -ge 600 ]; then
+            mergecap -a -F pcap -w "$dir/batch-$n.pcap" "${parts[@]}" && rm -f "${parts[@]}"
+            parts=("$dir/batch-$n.pcap")
+        fi
+    done
+    mergecap -a -F pcap -w "$out.tmp" "${parts[@]}" && mv "$out.tmp" "$out"
+    rm -f "$dir"/part-*.pcap "$dir"/batch-*.pcap
+}
+per_file=$((total_mb / files))
+for f in $(seq 1 $files); do
+    build "$dir/set-$total_mb/capture$f.pcap" "$per_file" $((f * 10000))
+done
+build "$dir/one/capture40.pcap" 40 0
+packets=$(for f in "$dir/set-$total_mb"/*.pcap; do capinfos -c -M "$f" | awk '/Number of packets/ {print $NF}'; done | paste -sd+ | bc)
+size=$(du -sm "$dir/set-$total_mb" | cut -f1)
+echo "capture set: $files files, $packets packets, $size MiB"
+
+t() { /usr/bin/time -f "%e %M" -o "$dir/time" "$@" >"$dir/out" 2>"$dir/err" || true; cat "$dir/time"; }
+set=("$dir/set-$total_mb")
+read -r native native_mem < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 1)
+cp "$dir/out" "$dir/native.json"
+read -r native2 _ < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 2)
+read -r tshark _ < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 1 --engine tshark)
+cp "$dir/out" "$dir/tshark.json"
+rm -rf "$dir/run"
+read -r run _ < <(t "$bin" run "$profile" "${set[@]}" --mode device --out "$dir/run" --jobs 1)
+read -r _ mem40 < <(t "$bin" report "$profile" "$dir/one/capture40.pcap" --format json --jobs 1)
+same=$(cmp -s "$dir/native.json" "$dir/tshark.json" && echo "identical" || echo "DIFFERENT")
+echo "filtergen report, native, --jobs 1:  ${native} s (peak RSS ${native_mem} KiB)"
+echo "filtergen report, native, --jobs 2:  ${native2} s"
+echo "filtergen report --engine tshark:    ${tshark} s"
+echo "filtergen run --mode device (native): ${run} s"
+echo "native report peak RSS on 40 MiB:    ${mem40} KiB; on ${size} MiB: ${native_mem} KiB"
+echo "JSON reports of both engines: $same"
+awk -v n="$native" -v n2="$native2" -v t="$tshark" -v r="$run" 'BEGIN {
+    printf "native report vs tshark report: %.0fx faster\n", t / n
+    printf "native report / native run time: %.2f\n", n / r
+    printf "native report --jobs 1 / --jobs 2: %.2fx\n", n / n2 }'

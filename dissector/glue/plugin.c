@@ -19,6 +19,8 @@
 #include <epan/conversation.h>
 #include <epan/expert.h>
 #include <epan/prefs.h>
+#include <epan/stats_tree.h>
+#include <epan/tap.h>
 #include <epan/uat.h>
 #include <epan/dissectors/packet-tcp.h>
 #include <ws_version.h>
@@ -73,6 +75,16 @@ typedef struct {
 static ph_proto_t protos[PH_MAX_PROTOS];
 static size_t n_protos;
 static dissector_handle_t json_handle;
+static int devices_tap = -1;
+
+/* What the "phonehome" tap gives the device view for one packet. */
+typedef struct {
+    const char *proto;
+    const char *device;
+    const char *facts;
+    PhKeyState key;
+    PhPayloadState payload;
+} ph_device_tap_t;
 
 /* ---- rendering ---------------------------------------------------------- */
 
@@ -119,13 +131,13 @@ static PhSlot *conversation_slot(ph_proto_t *p, packet_info *pinfo)
     return slot;
 }
 
-static guint encoding_of(uint8_t enc)
+static guint encoding_of(PhEnc enc)
 {
     switch (enc) {
-    case PH_ENC_BIG: return ENC_BIG_ENDIAN;
-    case PH_ENC_LITTLE: return ENC_LITTLE_ENDIAN;
-    case PH_ENC_ASCII: return ENC_ASCII | ENC_NA;
-    case PH_ENC_UTF8: return ENC_UTF_8 | ENC_NA;
+    case PhEnc_Big: return ENC_BIG_ENDIAN;
+    case PhEnc_Little: return ENC_LITTLE_ENDIAN;
+    case PhEnc_Ascii: return ENC_ASCII | ENC_NA;
+    case PhEnc_Utf8: return ENC_UTF_8 | ENC_NA;
     default: return ENC_NA;
     }
 }
@@ -135,13 +147,13 @@ static proto_item *add_value(ph_proto_t *p, proto_tree *tree, tvbuff_t *tvb, con
 {
     int hf = p->hf[it->id];
     gint off = (gint)it->offset, len = (gint)it->length;
-    uint8_t kind = p->info->fields[it->id].kind;
+    PhKind kind = p->info->fields[it->id].kind;
     switch (it->value_kind) {
     case PH_VALUE_UINT:
     case PH_VALUE_FRAME:
-        if (kind == 4 /* U64 */)
+        if (kind == PhKind_U64)
             return proto_tree_add_uint64(tree, hf, tvb, off, len, it->uint);
-        if (kind == 5 /* Bool */)
+        if (kind == PhKind_Bool)
             return proto_tree_add_boolean(tree, hf, tvb, off, len, (guint32)(it->uint != 0));
         return proto_tree_add_uint(tree, hf, tvb, off, len, (guint32)it->uint);
     case PH_VALUE_BOOL:
@@ -263,6 +275,17 @@ static int render(ph_proto_t *p, tvbuff_t *tvb, packet_info *pinfo, proto_tree *
         default:
             break;
         }
+    }
+
+    const PhDevice *dev = ph_result_device(r);
+    if (dev && have_tap_listener(devices_tap)) {
+        ph_device_tap_t *d = wmem_new(pinfo->pool, ph_device_tap_t);
+        d->proto = p->info->short_name;
+        d->device = wmem_strdup(pinfo->pool, dev->device);
+        d->facts = wmem_strdup(pinfo->pool, dev->facts);
+        d->key = dev->key;
+        d->payload = dev->payload;
+        tap_queue_packet(devices_tap, pinfo, d);
     }
 
     const char *summary = ph_result_summary(r);
@@ -486,44 +509,65 @@ static void register_table(ph_proto_t *p, module_t *module)
 
 /* ---- registration --------------------------------------------------------- */
 
-static int field_type(uint8_t kind)
+static int field_type(PhKind kind)
 {
     switch (kind) {
-    case 1: return FT_UINT8;
-    case 2: return FT_UINT16;
-    case 3: return FT_UINT32;
-    case 4: return FT_UINT64;
-    case 5: return FT_BOOLEAN;
-    case 6: return FT_STRING;
-    case 7: return FT_BYTES;
-    case 8: return FT_IPv4;
-    case 9: return FT_FRAMENUM;
-    case 10: return FT_RELATIVE_TIME;
-    case 11: return FT_INT64;
-    case 12: return FT_DOUBLE;
+    case PhKind_U8: return FT_UINT8;
+    case PhKind_U16: return FT_UINT16;
+    case PhKind_U32: return FT_UINT32;
+    case PhKind_U64: return FT_UINT64;
+    case PhKind_Bool: return FT_BOOLEAN;
+    case PhKind_Str: return FT_STRING;
+    case PhKind_Bytes: return FT_BYTES;
+    case PhKind_Ipv4: return FT_IPv4;
+    case PhKind_Frame: return FT_FRAMENUM;
+    case PhKind_Duration: return FT_RELATIVE_TIME;
+    case PhKind_I64: return FT_INT64;
+    case PhKind_Double: return FT_DOUBLE;
     default: return FT_NONE;
     }
 }
 
-static int field_display(uint8_t kind, uint8_t base)
+static gboolean is_unsigned(PhKind kind)
 {
-    if (kind < 1 || kind > 4) {
-        if (kind == 11)
-            return BASE_DEC;
-        return BASE_NONE;
-    }
-    if (kind == 5)
+    return kind == PhKind_U8 || kind == PhKind_U16 || kind == PhKind_U32 || kind == PhKind_U64;
+}
+
+static int field_display(PhKind kind, PhBase base)
+{
+    if (kind == PhKind_I64)
+        return BASE_DEC;
+    if (!is_unsigned(kind))
         return BASE_NONE;
     switch (base) {
-    case 2: return BASE_HEX;
-    case 3: return BASE_DEC_HEX;
+    case PhBase_Hex: return BASE_HEX;
+    case PhBase_DecHex: return BASE_DEC_HEX;
     default: return BASE_DEC;
     }
 }
 
-static const int expert_groups[] = { PI_CHECKSUM, PI_MALFORMED, PI_UNDECODED, PI_PROTOCOL,
-                                     PI_SECURITY, PI_DECRYPTION, PI_SEQUENCE };
-static const int expert_severities[] = { PI_CHAT, PI_NOTE, PI_WARN, PI_ERROR };
+static int expert_group(PhGroup group)
+{
+    switch (group) {
+    case PhGroup_Checksum: return PI_CHECKSUM;
+    case PhGroup_Malformed: return PI_MALFORMED;
+    case PhGroup_Undecoded: return PI_UNDECODED;
+    case PhGroup_Security: return PI_SECURITY;
+    case PhGroup_Decryption: return PI_DECRYPTION;
+    case PhGroup_Sequence: return PI_SEQUENCE;
+    default: return PI_PROTOCOL;
+    }
+}
+
+static int expert_severity(PhSeverity severity)
+{
+    switch (severity) {
+    case PhSeverity_Chat: return PI_CHAT;
+    case PhSeverity_Note: return PI_NOTE;
+    case PhSeverity_Error: return PI_ERROR;
+    default: return PI_WARN;
+    }
+}
 
 static void register_one(ph_proto_t *p)
 {
@@ -543,7 +587,7 @@ static void register_one(ph_proto_t *p)
         hf[i].hfinfo.type = field_type(f->kind);
         hf[i].hfinfo.display = field_display(f->kind, f->base);
         hf[i].hfinfo.blurb = f->blurb;
-        if (f->n_names && f->kind >= 1 && f->kind <= 3) {
+        if (f->n_names && is_unsigned(f->kind) && f->kind != PhKind_U64) {
             value_string *vs = g_new0(value_string, f->n_names + 1);
             for (size_t j = 0; j < f->n_names; j++) {
                 vs[j].value = f->names[j].value;
@@ -577,8 +621,8 @@ static void register_one(ph_proto_t *p)
         if (i < info->n_experts) {
             const PhExpertInfo *e = &info->experts[i];
             ei[i].eiinfo.name = e->abbrev;
-            ei[i].eiinfo.group = expert_groups[e->group % G_N_ELEMENTS(expert_groups)];
-            ei[i].eiinfo.severity = expert_severities[e->severity % G_N_ELEMENTS(expert_severities)];
+            ei[i].eiinfo.group = expert_group(e->group);
+            ei[i].eiinfo.severity = expert_severity(e->severity);
             ei[i].eiinfo.summary = e->summary;
         } else {
             ei[i].eiinfo.name = g_strdup_printf("%s.malformed", info->filter_name);
@@ -619,6 +663,70 @@ static void cleanup_captures(void)
     }
 }
 
+/* ---- device view (stats tree) ------------------------------------------ */
+
+#define DEVICES_ROOT "Devices by protocol"
+
+static const char *key_text(PhKeyState key)
+{
+    switch (key) {
+    case PhKeyState_Configured: return "key: configured";
+    case PhKeyState_Learnt: return "key: learnt from the capture";
+    case PhKeyState_Public: return "key: public";
+    case PhKeyState_Needed: return "key: NEEDED";
+    default: return "key: none needed";
+    }
+}
+
+static const char *payload_text(PhPayloadState payload)
+{
+    switch (payload) {
+    case PhPayloadState_Decrypted: return "payloads decrypted";
+    case PhPayloadState_Failed: return "payloads failed";
+    case PhPayloadState_Unchecked: return "payloads unchecked (no key)";
+    default: return NULL;
+    }
+}
+
+static int devices_root = -1;
+
+static void devices_init(stats_tree *st)
+{
+    devices_root = stats_tree_create_node(st, DEVICES_ROOT, 0, STAT_DT_INT, TRUE);
+}
+
+/* Protocol > device > facts, key state and payload outcomes, each counted
+ * in packets. Every level is created with children so that lookups by name
+ * stay inside their parent. */
+static tap_packet_status devices_packet(stats_tree *st, packet_info *pinfo, epan_dissect_t *edt, const void *data,
+                                        tap_flags_t flags)
+{
+    (void)pinfo;
+    (void)edt;
+    (void)flags;
+    const ph_device_tap_t *d = (const ph_device_tap_t *)data;
+    tick_stat_node(st, DEVICES_ROOT, 0, TRUE);
+    int proto = tick_stat_node(st, d->proto, devices_root, TRUE);
+    int device = tick_stat_node(st, d->device, proto, TRUE);
+    gchar **facts = g_strsplit(d->facts, "\n", -1);
+    for (gchar **f = facts; *f; f++)
+        if (**f)
+            tick_stat_node(st, *f, device, TRUE);
+    g_strfreev(facts);
+    tick_stat_node(st, key_text(d->key), device, TRUE);
+    const char *payload = payload_text(d->payload);
+    if (payload)
+        tick_stat_node(st, payload, device, TRUE);
+    return TAP_PACKET_REDRAW;
+}
+
+static void register_devices_view(void)
+{
+    devices_tap = register_tap("phonehome");
+    /* tshark -z phonehome,tree; Statistics > phonehome > Devices. */
+    stats_tree_register_plugin("phonehome", "phonehome", "phonehome/Devices", 0, devices_packet, devices_init, NULL);
+}
+
 static void register_all(void)
 {
     n_protos = ph_proto_count();
@@ -631,6 +739,7 @@ static void register_all(void)
     }
     register_init_routine(init_captures);
     register_cleanup_routine(cleanup_captures);
+    register_devices_view();
 }
 
 static void handoff_all(void)

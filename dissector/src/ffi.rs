@@ -12,7 +12,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::OnceLock;
 
-use crate::tree::{Item, Value};
+use crate::tree::{Item, KeyState, PayloadState, Value};
+use crate::spec::{Base, Group, Kind, Severity};
+use crate::tree::Enc;
 use crate::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tree};
 
 /// A name for an integer value (`value_string`).
@@ -27,10 +29,8 @@ pub struct PhFieldInfo {
     pub abbrev: *const c_char,
     pub name: *const c_char,
     pub blurb: *const c_char,
-    /// `spec::Kind` as a number.
-    pub kind: u8,
-    /// `spec::Base` as a number.
-    pub base: u8,
+    pub kind: Kind,
+    pub base: Base,
     pub names: *const PhValueName,
     pub n_names: usize,
 }
@@ -39,10 +39,8 @@ pub struct PhFieldInfo {
 pub struct PhExpertInfo {
     pub abbrev: *const c_char,
     pub summary: *const c_char,
-    /// `spec::Group` as a number.
-    pub group: u8,
-    /// `spec::Severity` as a number.
-    pub severity: u8,
+    pub group: Group,
+    pub severity: Severity,
 }
 
 /// A table column or a preference: name, title, description.
@@ -122,12 +120,6 @@ pub const PH_VALUE_IPV4: u8 = 6;
 pub const PH_VALUE_FRAME: u8 = 7;
 pub const PH_VALUE_SECONDS: u8 = 8;
 pub const PH_VALUE_DOUBLE: u8 = 9;
-/// Encodings of `PH_VALUE_WIRE` (`tree::Enc`).
-pub const PH_ENC_BIG: u8 = 0;
-pub const PH_ENC_LITTLE: u8 = 1;
-pub const PH_ENC_NA: u8 = 2;
-pub const PH_ENC_ASCII: u8 = 3;
-pub const PH_ENC_UTF8: u8 = 4;
 
 /// One tree item, flattened for C. `id` is the field (or expert) index;
 /// `text` holds a string value, appended text, expert text or the name of
@@ -141,7 +133,8 @@ pub struct PhItem {
     pub offset: u32,
     pub length: u32,
     pub value_kind: u8,
-    pub enc: u8,
+    /// The encoding of a `PH_VALUE_WIRE` value.
+    pub enc: Enc,
     pub uint: u64,
     pub sint: i64,
     pub dbl: f64,
@@ -150,10 +143,22 @@ pub struct PhItem {
     pub n_bytes: usize,
 }
 
+/// The device a packet belongs to, for the device view (stats tree).
+#[repr(C)]
+pub struct PhDevice {
+    pub device: *const c_char,
+    /// Facts about the device, one a line (empty when none).
+    pub facts: *const c_char,
+    pub key: KeyState,
+    pub payload: PayloadState,
+}
+
 /// A finished dissection; read with the `ph_result_*` functions and
 /// release with [`ph_result_free`].
 pub struct PhResult {
     accepted: bool,
+    /// The device record and the strings it points into.
+    device: Option<(PhDevice, CString, CString)>,
     items: Vec<PhItem>,
     sources: Vec<(CString, Vec<u8>)>,
     info: Option<CString>,
@@ -209,8 +214,8 @@ fn proto_info(d: &dyn Dissector) -> PhProtoInfo {
                     abbrev: leak_str(f.abbrev),
                     name: leak_str(f.name),
                     blurb: if f.blurb.is_empty() { ptr::null() } else { leak_str(f.blurb) },
-                    kind: f.kind as u8,
-                    base: f.base as u8,
+                    kind: f.kind,
+                    base: f.base,
                     names,
                     n_names,
                 }
@@ -223,8 +228,8 @@ fn proto_info(d: &dyn Dissector) -> PhProtoInfo {
             .map(|e| PhExpertInfo {
                 abbrev: leak_str(e.abbrev),
                 summary: leak_str(e.summary),
-                group: e.group as u8,
-                severity: e.severity as u8,
+                group: e.group,
+                severity: e.severity,
             })
             .collect(),
     );
@@ -356,8 +361,13 @@ unsafe fn bytes<'a>(data: *const u8, len: usize) -> &'a [u8] {
 }
 
 fn flatten(tree: Tree, accepted: bool) -> PhResult {
+    let device = tree.device.map(|d| {
+        let (name, facts) = (cstring(&d.device), cstring(&d.facts.join("\n")));
+        (PhDevice { device: name.as_ptr(), facts: facts.as_ptr(), key: d.key, payload: d.payload }, name, facts)
+    });
     let mut r = PhResult {
         accepted,
+        device,
         items: Vec::with_capacity(tree.items.len()),
         sources: tree.sources.into_iter().map(|s| (cstring(&s.name), s.bytes)).collect(),
         info: tree.info.as_deref().map(cstring),
@@ -375,7 +385,7 @@ fn flatten(tree: Tree, accepted: bool) -> PhResult {
             offset: 0,
             length: 0,
             value_kind: PH_VALUE_WIRE,
-            enc: PH_ENC_NA,
+            enc: Enc::Na,
             uint: 0,
             sint: 0,
             dbl: 0.0,
@@ -395,7 +405,7 @@ fn flatten(tree: Tree, accepted: bool) -> PhResult {
                 out.generated = generated;
                 (out.source, out.offset, out.length) = (span.source, span.offset, span.len);
                 match value {
-                    Value::Wire(enc) => out.enc = enc as u8,
+                    Value::Wire(enc) => out.enc = enc,
                     Value::Uint(v) => (out.value_kind, out.uint) = (PH_VALUE_UINT, v),
                     Value::Int(v) => (out.value_kind, out.sint) = (PH_VALUE_INT, v),
                     Value::Bool(v) => (out.value_kind, out.uint) = (PH_VALUE_BOOL, v as u64),
@@ -543,6 +553,15 @@ pub unsafe extern "C" fn ph_result_summary(r: *const PhResult) -> *const c_char 
 #[no_mangle]
 pub unsafe extern "C" fn ph_result_malformed(r: *const PhResult) -> *const c_char {
     opt_ptr(&(&*r).malformed)
+}
+
+/// The device the packet belongs to, or NULL.
+///
+/// # Safety
+/// See [`ph_result_accepted`].
+#[no_mangle]
+pub unsafe extern "C" fn ph_result_device(r: *const PhResult) -> *const PhDevice {
+    (&*r).device.as_ref().map_or(ptr::null(), |(d, _, _)| d as *const PhDevice)
 }
 
 /// Number of added data sources; source ids in items are 1-based.

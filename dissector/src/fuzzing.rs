@@ -121,10 +121,7 @@ pub fn pppp_psk(data: &[u8]) {
     let _ = psk::find(body, message::HEADER_LEN, |head| message::is_exact_header(head, body.len()));
 }
 
-/// The registered dissector whose filter name is `name`.
-pub fn protocol(name: &str) -> Option<&'static dyn Dissector> {
-    crate::protocols().iter().copied().find(|d| d.spec().filter_name == name)
-}
+pub use crate::protocol;
 
 /// `len` deterministic pseudo-random bytes (xorshift) for garbage inputs in
 /// tests: the same `seed` gives the same bytes.

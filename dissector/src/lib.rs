@@ -6,6 +6,9 @@
 //! glue in `glue/plugin.c`.
 
 pub mod crypto;
+/// Fuzz-target entry points and test noise: built for the crate's tests and
+/// with the `fuzzing` feature (fuzz/), not into the shipped plugin.
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod iotc;
 pub mod json;
@@ -124,10 +127,30 @@ pub trait Dissector: Sync {
     fn set_pref(&self, _index: usize, _value: &str) {}
 }
 
+/// The device name a conversation showed last (a UID that only discovery
+/// and connect messages carry), kept in the conversation slot.
+#[derive(Default)]
+struct SeenDevice(Option<String>);
+
+/// `shown` if this packet names its device, else the name the conversation
+/// showed before; a first pass remembers `shown` for the packets after.
+pub(crate) fn conversation_device(pkt: &Packet, state: &mut State, shown: Option<String>) -> Option<String> {
+    let seen = state.conversation.get::<SeenDevice>();
+    if let (Some(name), false) = (&shown, pkt.visited) {
+        seen.0 = Some(name.clone());
+    }
+    shown.or_else(|| seen.0.clone())
+}
+
 /// Every protocol of the plugin, in registration order.
 pub fn protocols() -> &'static [&'static dyn Dissector] {
     static ALL: [&dyn Dissector; 4] = [&tuya::TUYA, &miio::MIIO, &iotc::IOTC, &pppp::PPPP];
     &ALL
+}
+
+/// The protocol whose filter name is `name` (`tuya`, `miio`, `iotc`, `pppp`).
+pub fn protocol(name: &str) -> Option<&'static dyn Dissector> {
+    protocols().iter().copied().find(|d| d.spec().filter_name == name)
 }
 
 /// Helpers for the protocol modules' unit tests.
@@ -163,7 +186,6 @@ pub(crate) mod testing {
     }
 
     pub fn has_expert(t: &Tree, expert: impl Into<u32>) -> bool {
-        let expert = expert.into();
-        t.items.iter().any(|i| matches!(i, Item::Expert { expert: e, .. } if *e == expert))
+        t.has_expert(expert)
     }
 }

@@ -105,6 +105,46 @@ pub struct Source {
     pub bytes: Vec<u8>,
 }
 
+/// Whether the key (or token, or PSK) a device's payloads need is at hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum KeyState {
+    /// The packet needs no key (cleartext, a fixed public transform).
+    NotNeeded = 0,
+    /// From the user's key table or preference.
+    Configured = 1,
+    /// Learnt from the capture (a leaked token, a negotiated session key).
+    Learnt = 2,
+    /// A published key (Tuya's discovery key, a vendor PSK).
+    Public = 3,
+    /// Encrypted, and no key is known.
+    Needed = 4,
+}
+
+/// What became of the packet's encrypted payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PayloadState {
+    /// No encrypted payload.
+    None = 0,
+    Decrypted = 1,
+    /// A key was tried and did not decrypt or verify.
+    Failed = 2,
+    /// No key, so neither decrypted nor checked.
+    Unchecked = 3,
+}
+
+/// What the device view (the `phonehome` stats tree) counts for a packet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceStat {
+    /// The device as the view lists it: a UID, a device id, an address.
+    pub device: String,
+    /// Facts about it this packet shows ("version 3.3", "id bf01…").
+    pub facts: Vec<String>,
+    pub key: KeyState,
+    pub payload: PayloadState,
+}
+
 /// The result of dissecting one PDU.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
@@ -116,11 +156,24 @@ pub struct Tree {
     pub summary: Option<String>,
     /// Set when the parser gave up on malformed bytes (or panicked).
     pub malformed: Option<String>,
+    /// The device this packet belongs to, for the device view.
+    pub device: Option<DeviceStat>,
 }
 
 impl Tree {
     pub fn new() -> Tree {
         Tree::default()
+    }
+
+    /// Whether an expert info `expert` was added.
+    pub fn has_expert(&self, expert: impl Into<u32>) -> bool {
+        let expert = expert.into();
+        self.items.iter().any(|i| matches!(i, Item::Expert { expert: e, .. } if *e == expert))
+    }
+
+    /// Records the device this packet belongs to, for the device view.
+    pub fn device(&mut self, device: impl Into<String>, facts: Vec<String>, key: KeyState, payload: PayloadState) {
+        self.device = Some(DeviceStat { device: device.into(), facts, key, payload });
     }
 
     /// A field whose value Wireshark reads from the packet bytes.

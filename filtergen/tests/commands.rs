@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -33,12 +32,6 @@ fn every_shipped_profile_passes_check() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(out.matches(": ok\n").count(), 7, "{out}");
     assert!(!out.contains("FAILED"), "{out}");
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
 }
 
 #[test]

@@ -6,16 +6,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::run;
-
-fn write(dir: &Path, name: &str, text: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_string_lossy().into_owned()
-}
+use common::{run, write};
 
 /// Runs every command that reads a profile; returns (code, stderr) of each
 /// and asserts each took under 10 s and left the profile as it was.

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use etherparse::{NetHeaders, PacketHeaders, TransportHeader};
 use phonehome::{Packet, Transport};
-pub use phonehome::fuzzing::protocol;
+pub use phonehome::protocol;
 
 use crate::{miio, p2p, scenarios, tuya, tuya_sessions, Capture};
 

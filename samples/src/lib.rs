@@ -20,6 +20,21 @@ use std::time::Duration;
 use etherparse::PacketBuilder;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 
+/// The demo captures `phonehome-samples` writes, by file name: Tuya
+/// discovery, a Tuya 3.4 session, Kalay/IOTC and PPPP sessions, miIO LAN
+/// polls, and the six seed-004-like hours.
+pub fn demo_captures() -> Vec<(String, Capture)> {
+    let mut samples: Vec<(String, Capture)> = vec![
+        ("tuya-discovery.pcap".into(), scenarios::tuya_discovery(&scenarios::demo_devices(), 4)),
+        ("tuya-session-3.4.pcap".into(), tuya::session_34(tuya::DEMO_LOCAL_KEY.as_bytes().try_into().expect("16 bytes"))),
+        ("iotc-session.pcap".into(), p2p::iotc_session()),
+        ("pppp-session.pcap".into(), p2p::pppp_session("MyVendorPSK")),
+        ("miio-lan.pcap".into(), miio::miio_lan(&miio::demo_device(), 3)),
+    ];
+    samples.extend(seed004::captures().into_iter().enumerate().map(|(h, cap)| (format!("seed004-hour{h}.pcap"), cap)));
+    samples
+}
+
 /// A host on the capture's LAN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Host {

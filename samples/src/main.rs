@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use phonehome_samples::{miio, p2p, scenarios, seed004, tuya};
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = match args.as_slice() {
@@ -18,15 +16,7 @@ fn main() -> ExitCode {
         eprintln!("phonehome-samples: cannot create {}: {e}", dir.display());
         return ExitCode::from(1);
     }
-    let mut samples: Vec<(String, _)> = vec![
-        ("tuya-discovery.pcap".into(), scenarios::tuya_discovery(&scenarios::demo_devices(), 4)),
-        ("tuya-session-3.4.pcap".into(), tuya::session_34(tuya::DEMO_LOCAL_KEY.as_bytes().try_into().expect("16 bytes"))),
-        ("iotc-session.pcap".into(), p2p::iotc_session()),
-        ("pppp-session.pcap".into(), p2p::pppp_session("MyVendorPSK")),
-        ("miio-lan.pcap".into(), miio::miio_lan(&miio::demo_device(), 3)),
-    ];
-    // Seed 004's device over six hours (filtergen report's done-when set).
-    samples.extend(seed004::captures().into_iter().enumerate().map(|(h, cap)| (format!("seed004-hour{h}.pcap"), cap)));
+    let samples = phonehome_samples::demo_captures();
     for (name, cap) in samples {
         let path = dir.join(&name);
         // Written whole to a temporary name, then renamed.

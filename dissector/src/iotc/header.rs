@@ -14,6 +14,10 @@ pub const HEADER_LEN: usize = 16;
 pub const UID_AT: usize = 16;
 pub const UID_LEN: usize = 20;
 pub const CHANNEL_AT: usize = 14;
+/// Where session data (0x0407/0x0408) carries its DTLS records in the
+/// Kalay versions that secure the session with DTLS-PSK (go2rtc
+/// `pkg/tutk/dtls`: 16-byte header, 12 bytes of session id, records).
+pub const DTLS_AT: usize = 28;
 
 // Opcodes: bytes 8..10 read as a little-endian u16.
 pub const LAN_SEARCH: u16 = 0x0601;
@@ -22,13 +26,20 @@ pub const GET_PUBLIC_IP: u16 = 0x1007;
 pub const GET_REMOTE_IP: u16 = 0x0203;
 pub const REMOTE_IP_REPLY: u16 = 0x0301;
 pub const REMOTE_REQUEST: u16 = 0x0401;
-pub const REMOTE_ACK: u16 = 0x0402;
-pub const REMOTE_OK: u16 = 0x0404;
+/// On the LAN the client's query to the device, answered by 0x0404.
+pub const SESSION_REQUEST: u16 = 0x0402;
+pub const SESSION_RESPONSE: u16 = 0x0404;
 pub const SESSION_DATA: u16 = 0x0407;
 pub const SESSION_DATA_REPLY: u16 = 0x0408;
+pub const SESSION_KEEPALIVE: u16 = 0x0417;
+pub const SESSION_PROBE: u16 = 0x0418;
 pub const PONG: u16 = 0x0427;
 pub const PING: u16 = 0x0428;
 
+/// Every opcode the frames of the published native-library clients use
+/// (go2rtc `pkg/tutk`, recorded device sessions). Names ending in
+/// "(inferred)" come from where the message appears and what answers it,
+/// not from a published name.
 pub static OPCODE_NAMES: &[(u32, &str)] = &[
     (LAN_SEARCH as u32, "LAN search"),
     (LAN_SEARCH_REPLY as u32, "LAN search reply"),
@@ -36,10 +47,12 @@ pub static OPCODE_NAMES: &[(u32, &str)] = &[
     (GET_REMOTE_IP as u32, "Get remote IP"),
     (REMOTE_IP_REPLY as u32, "Remote IP reply"),
     (REMOTE_REQUEST as u32, "Remote request"),
-    (REMOTE_ACK as u32, "Remote ack"),
-    (REMOTE_OK as u32, "Remote OK"),
+    (SESSION_REQUEST as u32, "Session request"),
+    (SESSION_RESPONSE as u32, "Session response"),
     (SESSION_DATA as u32, "Session data"),
     (SESSION_DATA_REPLY as u32, "Session data reply"),
+    (SESSION_KEEPALIVE as u32, "LAN session keepalive/close (inferred)"),
+    (SESSION_PROBE as u32, "Session probe (inferred)"),
     (PONG as u32, "Pong"),
     (PING as u32, "Ping"),
 ];
@@ -52,7 +65,19 @@ pub static DIRECTION_NAMES: &[(u32, &str)] =
 
 /// Opcodes whose message carries the device UID at [`UID_AT`].
 const WITH_UID: [u16; 8] =
-    [LAN_SEARCH, LAN_SEARCH_REPLY, GET_PUBLIC_IP, GET_REMOTE_IP, REMOTE_IP_REPLY, REMOTE_REQUEST, REMOTE_ACK, REMOTE_OK];
+    [LAN_SEARCH, LAN_SEARCH_REPLY, GET_PUBLIC_IP, GET_REMOTE_IP, REMOTE_IP_REPLY, REMOTE_REQUEST, SESSION_REQUEST, SESSION_RESPONSE];
+
+/// Whether `body` (session data from [`DTLS_AT`] on) starts with a DTLS
+/// record: content type 20-25, version FEFF (1.0) or FEFD (1.2), and a
+/// record length that fits.
+pub fn starts_dtls(body: &[u8]) -> bool {
+    match body.get(..13) {
+        Some(&[ty, 0xFE, v, .., hi, lo]) => {
+            (20..=25).contains(&ty) && (v == 0xFF || v == 0xFD) && 13 + u16::from_be_bytes([hi, lo]) as usize <= body.len()
+        }
+        _ => false,
+    }
+}
 
 pub fn opcode_name(opcode: u16) -> Option<&'static str> {
     OPCODE_NAMES.iter().find(|(v, _)| *v == opcode as u32).map(|(_, n)| *n)

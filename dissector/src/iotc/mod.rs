@@ -8,7 +8,7 @@ pub mod header;
 pub mod scramble;
 
 use crate::spec::ProtocolSpec;
-use crate::tree::{Enc, Span, Tree, Value};
+use crate::tree::{Enc, KeyState, PayloadState, Span, Tree, Value};
 use crate::{experts, fields, Dissector, Packet, State};
 use header::Header;
 
@@ -64,11 +64,13 @@ impl Dissector for Iotc {
         header_of(data).is_some_and(|h| h.total_len() == data.len())
     }
 
-    fn dissect(&self, _pkt: &Packet, data: &[u8], _state: &mut State, t: &mut Tree) -> bool {
+    fn dissect(&self, pkt: &Packet, data: &[u8], state: &mut State, t: &mut Tree) -> bool {
         let Some(h) = header_of(data) else { return false };
         let plain = scramble::descramble_datagram(data);
         let uid = if h.carries_uid() { header::uid(&plain).map(str::to_owned) } else { None };
         let channel = plain.get(header::CHANNEL_AT).copied().filter(|_| h.carries_channel());
+        let end = h.total_len().min(data.len());
+        let dtls = h.carries_channel() && plain.get(header::DTLS_AT..end).is_some_and(header::starts_dtls);
         let src = t.add_source("Descrambled IOTC", plain);
         let at = |off, len| Span::of(src, off, len);
 
@@ -90,13 +92,26 @@ impl Dissector for Iotc {
             t.expert(Expert::UidExposed, Some(format!("Device UID {uid} exposed in cleartext (Charlie scramble is public)")));
             body_at = header::UID_AT + header::UID_LEN;
         }
-        let end = h.total_len().min(data.len());
         if end > body_at {
             t.field(Field::Payload, at(body_at, end - body_at), Value::Wire(Enc::Na));
         }
-        info(t, &h, uid.as_deref(), channel);
+        if dtls {
+            // DTLS-PSK inside the session: Wireshark's DTLS dissector shows it.
+            t.call("dtls", at(header::DTLS_AT, end - header::DTLS_AT));
+        }
+        info(t, &h, uid.as_deref(), channel, dtls);
+        device_stat(pkt, state, uid, dtls, t);
         true
     }
+}
+
+/// Records the datagram in the device view under the device's UID (this
+/// datagram's or the conversation's). The Charlie scramble is a public
+/// key; a DTLS session needs the device's PSK, which nothing here knows.
+fn device_stat(pkt: &Packet, state: &mut State, uid: Option<String>, dtls: bool, t: &mut Tree) {
+    let Some(device) = crate::conversation_device(pkt, state, uid) else { return };
+    let (key, payload) = if dtls { (KeyState::Needed, PayloadState::Unchecked) } else { (KeyState::Public, PayloadState::Decrypted) };
+    t.device(device, Vec::new(), key, payload);
 }
 
 fn scramble_text(h: &Header, len: usize) -> String {
@@ -107,7 +122,7 @@ fn scramble_text(h: &Header, len: usize) -> String {
     }
 }
 
-fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>) {
+fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>, dtls: bool) {
     let mut text = match header::opcode_name(h.opcode) {
         Some(name) => name.to_string(),
         None => format!("Opcode 0x{:04x}", h.opcode),
@@ -119,6 +134,9 @@ fn info(t: &mut Tree, h: &Header, uid: Option<&str>, channel: Option<u8>) {
         text.push_str(&format!(" ch={ch}"));
     }
     text.push_str(&format!(" seq={}", h.seq));
+    if dtls {
+        text.push_str(" DTLS");
+    }
     t.summary(format!(", {text}"));
     t.info(text);
 }

@@ -17,8 +17,16 @@ pub const HEADER_LEN: usize = 32;
 pub const TOKEN_LEN: usize = 16;
 /// Where the checksum (or a hello reply's token) lies in the header.
 pub const CHECKSUM_AT: usize = 16;
+/// Where each header field lies: offset and length (one source for the
+/// parser below and the tree).
+pub type At = (usize, usize);
+pub const MAGIC_AT: At = (0, 2);
+pub const LENGTH_AT: At = (2, 2);
+pub const UNKNOWN_AT: At = (4, 4);
+pub const DEVICE_ID_AT: At = (8, 4);
+pub const STAMP_AT: At = (12, 4);
 /// Bytes needed to read the length field.
-pub const LENGTH_END: usize = 4;
+pub const LENGTH_END: usize = LENGTH_AT.0 + LENGTH_AT.1;
 
 pub type Token = [u8; TOKEN_LEN];
 
@@ -91,7 +99,7 @@ fn length_of(data: &[u8]) -> Result<u16, FrameError> {
     if data[..2] != MAGIC {
         return Err(FrameError::NotMiio);
     }
-    let length = be16(data, 2).ok_or(FrameError::Truncated { need: LENGTH_END, have: data.len() })?;
+    let length = be16(data, LENGTH_AT.0).ok_or(FrameError::Truncated { need: LENGTH_END, have: data.len() })?;
     if (length as usize) < HEADER_LEN {
         return Err(FrameError::BadLength(length));
     }
@@ -104,9 +112,9 @@ pub fn parse(data: &[u8]) -> Result<Header, FrameError> {
     let length = length_of(data)?;
     let need = length as usize;
     let (Some(unknown), Some(device_id), Some(stamp), Some(checksum)) = (
-        be32(data, 4),
-        be32(data, 8),
-        be32(data, 12),
+        be32(data, UNKNOWN_AT.0),
+        be32(data, DEVICE_ID_AT.0),
+        be32(data, STAMP_AT.0),
         data.get(CHECKSUM_AT..HEADER_LEN).and_then(|c| <[u8; 16]>::try_from(c).ok()),
     ) else {
         return Err(FrameError::Truncated { need, have: data.len() });
@@ -130,7 +138,7 @@ pub fn pdu_len(data: &[u8]) -> PduLen {
 /// header plus whole AES blocks, and an unknown field of 0 or FFFFFFFF.
 fn plausible(data: &[u8]) -> Option<usize> {
     let length = length_of(data).ok()? as usize;
-    let unknown = be32(data, 4)?;
+    let unknown = be32(data, UNKNOWN_AT.0)?;
     ((length - HEADER_LEN) % 16 == 0 && (unknown == 0 || unknown == u32::MAX)).then_some(length)
 }
 

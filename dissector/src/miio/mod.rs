@@ -10,7 +10,7 @@ pub mod transactions;
 use crate::crypto::hex;
 use crate::json;
 use crate::spec::{ColumnSpec, ProtocolSpec, TableSpec};
-use crate::tree::{ChecksumStatus, Enc, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
+use crate::tree::{ChecksumStatus, Enc, Item, KeyState, PayloadState, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
 use crate::{experts, fields, Dissector, Packet, PduLen, State};
 use frame::{FrameError, Header, HelloKind, Token};
 use tokens::{Learnt, Origin};
@@ -124,6 +124,9 @@ impl Dissector for Miio {
             Some(kind) => dissect_hello(pkt, &header, kind, state, t),
             None => dissect_message(pkt, data, &header, state, t),
         }
+        if header.hello_kind() != Some(HelloKind::Hello) {
+            device_stat(pkt, &header, t);
+        }
         let extra = data.len() - header.length as usize;
         if extra > 0 {
             t.malformed(format!("{extra} bytes after the {}-byte message", header.length));
@@ -133,20 +136,55 @@ impl Dissector for Miio {
 }
 
 fn malformed(t: &mut Tree, data: &[u8], e: &FrameError) {
-    t.wire(Field::Magic, 0, 2, Enc::Big);
+    t.wire(Field::Magic, frame::MAGIC_AT.0, frame::MAGIC_AT.1, Enc::Big);
     if data.len() >= frame::LENGTH_END {
-        t.wire(Field::Length, 2, 2, Enc::Big);
+        t.wire(Field::Length, frame::LENGTH_AT.0, frame::LENGTH_AT.1, Enc::Big);
     }
     t.info(format!("Malformed message: {e}"));
     t.malformed(e.to_string());
 }
 
+/// Records the message in the device view under its device id; the key and
+/// payload states are read off what the dissection added.
+fn device_stat(pkt: &Packet, h: &Header, t: &mut Tree) {
+    let learnt = t.has_expert(Expert::TokenLeaked) || t.items.iter().any(|i| matches!(i, Item::Field { field, .. } if *field == Field::KeyLearntIn as u32));
+    let tried = t.items.iter().any(|i| matches!(i, Item::Field { field, .. } if *field == Field::Key as u32));
+    let key = match (learnt, tried, t.has_expert(Expert::TokenNeeded)) {
+        (true, _, _) => KeyState::Learnt,
+        (false, true, _) => KeyState::Configured,
+        (false, false, true) => KeyState::Needed,
+        _ => KeyState::NotNeeded,
+    };
+    let payload = if t.has_expert(Expert::WrongToken) || t.has_expert(Expert::DecryptFailed) {
+        PayloadState::Failed
+    } else if t.has_expert(Expert::TokenNeeded) {
+        PayloadState::Unchecked
+    } else if !t.sources.is_empty() {
+        PayloadState::Decrypted
+    } else {
+        PayloadState::None
+    };
+    // The device is the end on a miIO port (54321 LAN, 8053 cloud).
+    let address = if is_device_port(pkt.src_port) { pkt.src } else { pkt.dst };
+    let facts = address.map(|a| format!("address {a}")).into_iter().collect();
+    t.device(format!("device 0x{:08x}", h.device_id), facts, key, payload);
+}
+
+/// A port of [`SPEC`]'s list: where devices (and the cloud) listen.
+fn is_device_port(port: u16) -> bool {
+    SPEC.udp_ports.split(',').any(|p| p.trim().parse() == Ok(port))
+}
+
 fn header_fields(t: &mut Tree) {
-    t.wire(Field::Magic, 0, 2, Enc::Big);
-    t.wire(Field::Length, 2, 2, Enc::Big);
-    t.wire(Field::Unknown, 4, 4, Enc::Big);
-    t.wire(Field::DeviceId, 8, 4, Enc::Big);
-    t.wire(Field::Stamp, 12, 4, Enc::Big);
+    for (field, (at, len)) in [
+        (Field::Magic, frame::MAGIC_AT),
+        (Field::Length, frame::LENGTH_AT),
+        (Field::Unknown, frame::UNKNOWN_AT),
+        (Field::DeviceId, frame::DEVICE_ID_AT),
+        (Field::Stamp, frame::STAMP_AT),
+    ] {
+        t.wire(field, at, len, Enc::Big);
+    }
 }
 
 fn say(t: &mut Tree, text: String) {

@@ -6,12 +6,19 @@
 //! DRW payload:  D1 | channel u8 | index u16 | data
 //! DRW_ACK:      D1 | channel u8 | count u16 | index u16 × count
 //! ```
+//! iLnk firmware and its open-source clients write the DRW marker as D2
+//! instead of D1, and pad short messages with zeros to [`PADDED_LEN`] bytes.
 
 pub const MAGIC: u8 = 0xF1;
 pub const HEADER_LEN: usize = 4;
 pub const UID_LEN: usize = 20;
 pub const DRW_MAGIC: u8 = 0xD1;
+/// The DRW marker values real devices send.
+pub const DRW_MARKERS: [u8; 2] = [DRW_MAGIC, 0xD2];
+pub static DRW_MARKER_NAMES: &[(u32, &str)] = &[(0xD1, "D1 (CS2)"), (0xD2, "D2 (iLnk)")];
 pub const DRW_HEADER_LEN: usize = 4;
+/// iLnk pads messages shorter than this with zero bytes.
+pub const PADDED_LEN: usize = 32;
 
 pub const HELLO: u8 = 0x00;
 pub const HELLO_ACK: u8 = 0x01;
@@ -132,6 +139,22 @@ pub fn is_exact_header(head: &[u8], len: usize) -> bool {
     parse_header(head).is_some_and(|h| type_name(h.ty).is_some() && h.total_len() == len)
 }
 
+/// The zero padding after the message in `datagram`, if the datagram is
+/// longer than its header says and every byte after the message is zero.
+pub fn padding(datagram: &[u8]) -> Option<std::ops::Range<usize>> {
+    let h = parse_header(datagram)?;
+    let rest = datagram.get(h.total_len()..).filter(|r| !r.is_empty())?;
+    rest.iter().all(|&b| b == 0).then(|| h.total_len()..datagram.len())
+}
+
+/// A known-type message padded with zeros to exactly [`PADDED_LEN`] bytes,
+/// as iLnk sends them: the heuristic's second pattern.
+pub fn is_padded_message(datagram: &[u8]) -> bool {
+    datagram.len() == PADDED_LEN
+        && parse_header(datagram).is_some_and(|h| type_name(h.ty).is_some())
+        && padding(datagram).is_some()
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uid {
     pub prefix: String,
@@ -175,16 +198,20 @@ pub fn encode_uid(uid: &Uid) -> [u8; UID_LEN] {
     out
 }
 
-/// The DRW / DRW_ACK sub-header: channel and index (DRW) or count (ACK).
+/// The DRW / DRW_ACK sub-header: marker, channel and index (DRW) or count
+/// (ACK).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Drw {
+    pub marker: u8,
     pub channel: u8,
     pub index_or_count: u16,
 }
 
 pub fn parse_drw(payload: &[u8]) -> Option<Drw> {
     match payload.get(..DRW_HEADER_LEN)? {
-        &[DRW_MAGIC, channel, hi, lo] => Some(Drw { channel, index_or_count: u16::from_be_bytes([hi, lo]) }),
+        &[marker, channel, hi, lo] if DRW_MARKERS.contains(&marker) => {
+            Some(Drw { marker, channel, index_or_count: u16::from_be_bytes([hi, lo]) })
+        }
         _ => None,
     }
 }
@@ -258,11 +285,27 @@ mod tests {
     fn drw_and_ack() {
         let m = encode_drw(0, 7, b"hi");
         assert_eq!(m, [0xf1, 0xd0, 0, 6, 0xd1, 0, 0, 7, b'h', b'i']);
-        assert_eq!(parse_drw(&m[4..]), Some(Drw { channel: 0, index_or_count: 7 }));
+        assert_eq!(parse_drw(&m[4..]), Some(Drw { marker: 0xd1, channel: 0, index_or_count: 7 }));
         let a = encode_drw_ack(1, &[7, 8]);
         assert_eq!(a, [0xf1, 0xd1, 0, 8, 0xd1, 1, 0, 2, 0, 7, 0, 8]);
-        assert_eq!(parse_drw(&a[4..]), Some(Drw { channel: 1, index_or_count: 2 }));
-        assert!(parse_drw(&[0xd2, 0, 0, 0]).is_none());
+        assert_eq!(parse_drw(&a[4..]), Some(Drw { marker: 0xd1, channel: 1, index_or_count: 2 }));
+        assert_eq!(parse_drw(&[0xd2, 1, 0, 1]), Some(Drw { marker: 0xd2, channel: 1, index_or_count: 1 }));
+        assert!(parse_drw(&[0xd3, 0, 0, 0]).is_none());
+    }
+
+    #[test]
+    fn zero_padding_to_32_bytes() {
+        let mut alive = encode(ALIVE, &[]);
+        assert_eq!(padding(&alive), None);
+        alive.resize(PADDED_LEN, 0);
+        assert_eq!(padding(&alive), Some(4..32));
+        assert!(is_padded_message(&alive));
+        alive[20] = 1;
+        assert_eq!(padding(&alive), None, "a non-zero byte is not padding");
+        assert!(!is_padded_message(&alive));
+        let mut long = encode(ALIVE, &[]);
+        long.resize(40, 0);
+        assert!(padding(&long).is_some() && !is_padded_message(&long), "the heuristic wants exactly 32");
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! vendors obfuscate whole datagrams with a PSK ([`psk`]); we try the user's
 //! PSKs, then the published vendor ones, and say which one matched.
 
+pub mod ilnk;
 pub mod message;
 pub mod psk;
 
 use crate::spec::{PrefSpec, ProtocolSpec};
-use crate::tree::{Enc, Span, Tree, Value};
+use crate::tree::{Enc, KeyState, PayloadState, Span, Tree, Value};
 use crate::{experts, fields, Dissector, Packet, State};
 
 fields! { pub Field, FIELDS;
@@ -19,7 +20,7 @@ fields! { pub Field, FIELDS;
     UidPrefix => ("pppp.uid.prefix", "Prefix", Str, None),
     UidSerial => ("pppp.uid.serial", "Serial", U32, Dec),
     UidCheck => ("pppp.uid.check", "Check", Str, None),
-    DrwMagic => ("pppp.drw.magic", "DRW magic", U8, Hex),
+    DrwMagic => ("pppp.drw.magic", "DRW marker", U8, Hex, message::DRW_MARKER_NAMES; "D1 in CS2 firmware, D2 in iLnk firmware and its clients"),
     DrwChannel => ("pppp.drw.channel", "Channel", U8, Dec),
     DrwIndex => ("pppp.drw.index", "Index", U16, Dec),
     DrwData => ("pppp.drw.data", "Data", Bytes, None),
@@ -28,14 +29,20 @@ fields! { pub Field, FIELDS;
     CmdFlags => ("pppp.cmd.flags", "Command flags", U32, Hex; "Channel-0 command block flags (06 0a a0 80: device reply)"),
     CmdLength => ("pppp.cmd.length", "Command length", U32, Dec),
     Cmd => ("pppp.cmd", "Command", Str, None; "Channel-0 JSON command or reply"),
+    IlnkCommand => ("pppp.ilnk.cmd", "iLnk command", U16, Hex, ilnk::COMMAND_NAMES; "Channel-0 binary command (11 0A header) of iLnk cameras"),
+    IlnkLength => ("pppp.ilnk.length", "iLnk length", U16, Dec; "Ticket and body length"),
+    IlnkDest => ("pppp.ilnk.dest", "iLnk destination", U16, Hex; "FF00 login, 0000 request, AA55 reply in the published client; meaning inferred"),
+    IlnkTicket => ("pppp.ilnk.ticket", "iLnk ticket", Bytes, None; "Session ticket the camera gave at login"),
+    IlnkBody => ("pppp.ilnk.body", "iLnk body", Bytes, None; "Obfuscated body; the bit-flipped bytes are shown as their own data source"),
     Payload => ("pppp.payload", "Payload", Bytes, None),
+    Padding => ("pppp.padding", "Padding", Bytes, None; "Zero bytes after the message (iLnk pads short messages to 32 bytes)"),
 }
 
 experts! { pub Expert, EXPERTS;
     UidExposed => ("pppp.uid_exposed", Security, Warn, "Device UID exposed in cleartext"),
     PublicPsk => ("pppp.public_psk", Security, Note, "Obfuscated with a published vendor PSK: no protection"),
     BadLength => ("pppp.bad_length", Malformed, Warn, "Length field does not match the datagram"),
-    BadDrw => ("pppp.bad_drw", Malformed, Warn, "DRW payload does not start with D1 channel index"),
+    BadDrw => ("pppp.bad_drw", Malformed, Warn, "DRW payload does not start with a D1/D2 marker, channel and index"),
 }
 
 static PREFS: [PrefSpec; 1] = [PrefSpec {
@@ -73,7 +80,7 @@ impl Dissector for Pppp {
     }
 
     fn looks_like(&self, data: &[u8]) -> bool {
-        message::is_exact_header(data, data.len()) || find_psk(data).is_some()
+        message::is_exact_header(data, data.len()) || message::is_padded_message(data) || find_psk(data).is_some()
     }
 
     fn set_pref(&self, index: usize, value: &str) {
@@ -82,9 +89,11 @@ impl Dissector for Pppp {
         }
     }
 
-    fn dissect(&self, _pkt: &Packet, data: &[u8], _state: &mut State, t: &mut Tree) -> bool {
+    fn dissect(&self, pkt: &Packet, data: &[u8], state: &mut State, t: &mut Tree) -> bool {
         if data.first() == Some(&message::MAGIC) {
-            return dissect_message(t, 0, data);
+            let ok = dissect_message(t, 0, data);
+            device_stat(pkt, state, data, None, t);
+            return ok;
         }
         let Some(m) = find_psk(data) else { return false };
         let mut plain = data.to_vec();
@@ -102,9 +111,26 @@ impl Dissector for Pppp {
         let src = t.add_source("Deobfuscated PPPP", plain);
         let plain = std::mem::take(&mut t.sources[src as usize - 1].bytes);
         let ok = dissect_message(t, src, &plain);
+        device_stat(pkt, state, &plain, Some(m.origin), t);
         t.sources[src as usize - 1].bytes = plain;
         ok
     }
+}
+
+/// Records the message (`msg`, in clear) in the device view under the
+/// device's UID; `psk` is where the obfuscation PSK came from, if any.
+fn device_stat(pkt: &Packet, state: &mut State, msg: &[u8], psk: Option<psk::Origin>, t: &mut Tree) {
+    let uid = message::parse_header(msg)
+        .filter(|h| message::carries_uid(h.ty))
+        .and_then(|_| message::parse_uid(msg.get(message::HEADER_LEN..)?))
+        .map(|u| u.to_string());
+    let Some(device) = crate::conversation_device(pkt, state, uid) else { return };
+    let (key, payload) = match psk {
+        None => (KeyState::NotNeeded, PayloadState::None),
+        Some(psk::Origin::User) => (KeyState::Configured, PayloadState::Decrypted),
+        Some(psk::Origin::Vendor) => (KeyState::Public, PayloadState::Decrypted),
+    };
+    t.device(device, Vec::new(), key, payload);
 }
 
 /// Dissects a plaintext message lying in data source `src`.
@@ -120,7 +146,10 @@ fn dissect_message(t: &mut Tree, src: u32, msg: &[u8]) -> bool {
     t.field(Field::Magic, at(0, 1), Value::Wire(Enc::Big));
     t.field(Field::Type, at(1, 1), Value::Wire(Enc::Big));
     t.field(Field::Length, at(2, 2), Value::Wire(Enc::Big));
-    t.check_length(Expert::BadLength, h.total_len(), msg.len());
+    let padding = message::padding(msg);
+    if padding.is_none() {
+        t.check_length(Expert::BadLength, h.total_len(), msg.len());
+    }
     let end = h.total_len().min(msg.len());
     let payload = &msg[message::HEADER_LEN..end];
     let detail = match h.ty {
@@ -134,6 +163,10 @@ fn dissect_message(t: &mut Tree, src: u32, msg: &[u8]) -> bool {
             String::new()
         }
     };
+    if let Some(pad) = padding {
+        t.field(Field::Padding, at(pad.start, pad.len()), Value::Wire(Enc::Na));
+        t.append(format!(" ({} zero bytes to {})", pad.len(), msg.len()));
+    }
     let text = format!("{name}{detail}");
     t.summary(format!(", {text}"));
     t.info(text);
@@ -165,12 +198,12 @@ fn dissect_uid(t: &mut Tree, src: u32, payload: &[u8], cleartext: bool) -> Strin
     format!(" UID={text}")
 }
 
-/// The D1 channel index/count sub-header shared by DRW and DRW_ACK.
+/// The D1/D2 channel index/count sub-header shared by DRW and DRW_ACK.
 fn drw_header(t: &mut Tree, src: u32, payload: &[u8], second: Field) -> Option<message::Drw> {
     let base = message::HEADER_LEN;
     let Some(d) = message::parse_drw(payload) else {
         t.expert(Expert::BadDrw, None);
-        t.malformed("DRW payload shorter than 4 bytes or without D1");
+        t.malformed("DRW payload shorter than 4 bytes or without a D1/D2 marker");
         return None;
     };
     t.field(Field::DrwMagic, Span::of(src, base, 1), Value::Wire(Enc::Big));
@@ -186,10 +219,32 @@ fn dissect_drw(t: &mut Tree, src: u32, payload: &[u8]) -> String {
     if !data.is_empty() {
         t.field(Field::DrwData, Span::of(src, data_at, data.len()), Value::Wire(Enc::Na));
     }
+    let mut command = String::new();
     if d.channel == 0 {
-        command_block(t, src, data_at, data);
+        match ilnk::parse(data) {
+            Some(c) => command = ilnk_command(t, src, data_at, data, &c),
+            None => command_block(t, src, data_at, data),
+        }
     }
-    format!(" ch={} idx={}", d.channel, d.index_or_count)
+    format!(" ch={} idx={}{}{command}", d.channel, d.index_or_count, marker_note(&d))
+}
+
+/// An iLnk binary command (see [`ilnk`]); returns the Info text.
+fn ilnk_command(t: &mut Tree, src: u32, at: usize, data: &[u8], c: &ilnk::Command) -> String {
+    t.field(Field::IlnkCommand, Span::of(src, at + 2, 2), Value::Wire(Enc::Big));
+    t.field(Field::IlnkLength, Span::of(src, at + 4, 2), Value::Wire(Enc::Little));
+    t.field(Field::IlnkDest, Span::of(src, at + 6, 2), Value::Wire(Enc::Big));
+    t.field(Field::IlnkTicket, Span::of(src, at + ilnk::TICKET_AT, ilnk::TICKET_LEN), Value::Wire(Enc::Na));
+    let n = c.body_len(data);
+    if n > 0 {
+        t.field(Field::IlnkBody, Span::of(src, at + ilnk::HEADER_LEN, n), Value::Wire(Enc::Na));
+        let body = ilnk::unflip(&data[ilnk::HEADER_LEN..ilnk::HEADER_LEN + n]);
+        t.add_source("iLnk body (bit flip undone)", body);
+    }
+    match ilnk::command_name(c.command) {
+        Some(name) => format!(" {name}"),
+        None => format!(" iLnk command 0x{:04x}", c.command),
+    }
 }
 
 /// A channel-0 command block: flags u32, length u32 LE, JSON.
@@ -218,7 +273,16 @@ fn dissect_drw_ack(t: &mut Tree, src: u32, payload: &[u8]) -> String {
     if n < d.index_or_count as usize {
         t.malformed(format!("{} acknowledged indexes announced, {listed} present", d.index_or_count));
     }
-    format!(" ch={} acks={}", d.channel, d.index_or_count)
+    format!(" ch={} acks={}{}", d.channel, d.index_or_count, marker_note(&d))
+}
+
+/// Names the DRW marker in the Info column when it is not CS2's D1.
+fn marker_note(d: &message::Drw) -> String {
+    if d.marker == message::DRW_MAGIC {
+        String::new()
+    } else {
+        format!(" marker=0x{:02X}", d.marker)
+    }
 }
 
 #[cfg(test)]

@@ -53,9 +53,34 @@ pub struct Frame {
     pub body: usize,
     /// Offset of the suffix; the frame ends 4 bytes later.
     pub suffix: usize,
+    /// Offset of the sequence number; command and length follow it.
+    pub seq_at: usize,
 }
 
+/// Where a part of a frame lies: offset and length.
+pub type At = (usize, usize);
+
+pub const PREFIX_AT: At = (0, 4);
+/// The two bytes after a 6699 prefix.
+pub const RESERVED_6699_AT: At = (4, 2);
+
 impl Frame {
+    pub fn seq_at(&self) -> At {
+        (self.seq_at, 4)
+    }
+
+    pub fn cmd_at(&self) -> At {
+        (self.seq_at + 4, 4)
+    }
+
+    pub fn length_at(&self) -> At {
+        (self.seq_at + 8, 4)
+    }
+
+    pub fn suffix_at(&self) -> At {
+        (self.suffix, 4)
+    }
+
     pub fn total_len(&self) -> usize {
         self.suffix + 4
     }
@@ -136,10 +161,12 @@ pub fn parse(data: &[u8]) -> Result<Frame, FrameError> {
     let framing = framing_of(data).ok_or(FrameError::BadPrefix)?;
     let header = if framing == Framing::V55aa { HEADER_55AA } else { HEADER_6699 };
     let word = |at: usize| be32(data, at).ok_or(FrameError::Truncated { need: header, have: data.len() });
-    let (seq_at, length) = match framing {
-        Framing::V55aa => (4, word(12)?),
-        Framing::V6699 => (6, word(14)?),
+    // The sequence number follows the prefix (and the 6699 reserved bytes).
+    let seq_at = match framing {
+        Framing::V55aa => PREFIX_AT.1,
+        Framing::V6699 => RESERVED_6699_AT.0 + RESERVED_6699_AT.1,
     };
+    let length = word(seq_at + 8)?;
     let (_, total) = geometry(framing, length)?;
     if data.len() < total {
         return Err(FrameError::Truncated { need: total, have: data.len() });
@@ -157,6 +184,7 @@ pub fn parse(data: &[u8]) -> Result<Frame, FrameError> {
         length,
         body: header,
         suffix,
+        seq_at,
     })
 }
 

@@ -129,6 +129,19 @@ pub fn v31_decrypt(key: &[u8; 16], b64: &[u8]) -> Result<Vec<u8>, V31Error> {
     ecb_decrypt(key, &ct).map_err(V31Error::Crypto)
 }
 
+/// Return codes devices put before a reply's payload (0 success; 1 with a
+/// text saying what was wrong, such as `json obj data unvalid`).
+pub static RETCODE_NAMES: &[(u32, &str)] = &[(0, "Success"), (1, "Error")];
+
+/// A payload that is the device's text message rather than JSON or
+/// ciphertext: UTF-8 without control characters (trailing NULs dropped).
+/// Sixteen random bytes pass this with odds below 1 in 10^6.
+pub fn device_text(payload: &[u8]) -> Option<&str> {
+    let end = payload.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let text = std::str::from_utf8(&payload[..end]).ok().filter(|t| !t.is_empty())?;
+    text.chars().all(|c| !c.is_control() || c == '\t' || c == '\n' || c == '\r').then_some(text)
+}
+
 /// Where the parts of a decrypted payload lie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Layout {
@@ -157,6 +170,16 @@ pub fn layout(plain: &[u8], retcode: bool) -> Layout {
 mod tests {
     use super::*;
     use crate::crypto::unhex;
+
+    #[test]
+    fn device_text_is_text_and_not_ciphertext() {
+        assert_eq!(device_text(b"json obj data unvalid"), Some("json obj data unvalid"));
+        assert_eq!(device_text(b"data format error\0\0"), Some("data format error"));
+        assert_eq!(device_text(b""), None);
+        assert_eq!(device_text(b"\0\0"), None);
+        assert_eq!(device_text(&[0x9c, 0x41, 0x07, 0xee]), None);
+        assert_eq!(device_text(b"ab\x01cd"), None);
+    }
 
     #[test]
     fn versions_and_headers() {

@@ -51,6 +51,9 @@ pub struct Learned {
     pub dev_id: Option<String>,
     /// The IP address a discovery announcement gave for the device.
     pub announced_ip: Option<IpAddr>,
+    /// Product key and version as a discovery announcement gave them.
+    pub product_key: Option<String>,
+    pub announced_version: Option<String>,
 }
 
 #[derive(Default)]

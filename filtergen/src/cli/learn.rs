@@ -29,6 +29,9 @@ pub struct LearnArgs {
     /// Captures read at once [default: all cores].
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+    /// What reads the captures: filtergen itself, or tshark (the reference).
+    #[arg(long, value_enum, default_value_t = gather::Engine::Native)]
+    pub engine: gather::Engine,
 }
 
 pub fn learn(args: LearnArgs, catalog: Option<&Catalog>, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
@@ -38,7 +41,7 @@ pub fn learn(args: LearnArgs, catalog: Option<&Catalog>, out: &mut dyn Write, er
         }
     }
     let device = DeviceMatch { macs: vec![args.device.clone()], ips: Vec::new() };
-    let gathered = gather::gather(&args.captures, &device, args.jobs.unwrap_or_else(gather::default_jobs))?;
+    let gathered = gather::gather(&args.captures, &device, args.jobs.unwrap_or_else(gather::default_jobs), args.engine)?;
     for p in &gathered.problems {
         writeln!(err, "filtergen: {p}").map_err(|e| Error::io("<stderr>", e))?;
     }

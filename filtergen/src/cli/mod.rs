@@ -18,6 +18,7 @@ mod bpf;
 mod check;
 mod command;
 mod filter;
+mod firewall;
 mod install;
 mod learn;
 mod manpages;
@@ -25,6 +26,7 @@ mod mud;
 mod report;
 mod run;
 mod script;
+mod suricata;
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 findings or a failed compile (no BPF equivalent, a filter tshark/libpcap rejects), 2 usage or input error.";
 
@@ -76,7 +78,7 @@ pub enum Cmd {
     #[command(after_help = "Examples:\n  filtergen install profiles/roborock-tuya.yaml profiles/wyze-base.yaml\n  wireshark -C phonehome\n  tshark -C phonehome -r cap.pcapng -Y '${phonehome_roborock_tuya_unexpected}'")]
     Install(install::Args),
     /// Tell what the device talks to: endpoints with periods, DNS, resolvers, NTP, broadcasts, busy hours, IoT ids.
-    #[command(after_help = "Examples:\n  filtergen report profiles/roborock-tuya.yaml captures/\n  filtergen report profiles/milight-bridge.yaml day1.pcapng.gz --format html -o report.html --geoip dbip-country-lite.mmdb\n  filtergen report profiles/roborock-tuya.yaml captures/ --utc-offset +11:00 --format markdown\n\nOne tshark pass per capture (with the phonehome plugin when it is installed), captures read in parallel. Exit 1 when a capture could not be read completely.")]
+    #[command(after_help = "Examples:\n  filtergen report profiles/roborock-tuya.yaml captures/\n  filtergen report profiles/milight-bridge.yaml day1.pcapng.gz --format html -o report.html --geoip dbip-country-lite.mmdb\n  filtergen report profiles/roborock-tuya.yaml captures/ --utc-offset +11:00 --format markdown\n  filtergen report profiles/roborock-tuya.yaml --eve /var/log/suricata/eve.json sensor2/eve.json.1.gz\n\nOne tshark pass per capture (with the phonehome plugin when it is installed), captures read in parallel. With --eve, Suricata's EVE JSON logs (flow, dns, tls, http, dhcp, alert; plain or gzip) are read line by line instead; periods are then those of connections and DNS questions. Exit 1 when a capture or log could not be read completely.")]
     Report(report::ReportArgs),
     /// Draft a profile from what a device did in captures (review it before committing).
     #[command(after_help = "Examples:\n  filtergen learn captures/ --device 64:90:c1:1d:24:c4 -o profiles/my-vacuum.yaml\n  filtergen filter profiles/my-vacuum.yaml --mode unexpected --resolve-from captures/day1.pcapng")]
@@ -87,6 +89,9 @@ pub enum Cmd {
     /// Filter captures into NAME.MODE.pcapng: natively where headers decide, tshark only where dissection is needed.
     #[command(after_help = "Examples:\n  filtergen run profiles/roborock-tuya.yaml captures/ --mode clean\n  filtergen run profiles/wyze-base.yaml day1.pcapng.gz day2.pcap --out cleaned/ --jobs 2 --resume\n\nInputs: pcap, pcapng, gzip-compressed; directories are searched recursively. Outputs are written as OUT.part and renamed when complete; a damaged input is reported (file, offset, reason), its readable packets kept, and the batch goes on. Exit 1 if any input had a problem.")]
     Run(run::Args),
+    /// Write Suricata signatures: unexpected destinations, hard-coded resolvers, key-free IoT signatures.
+    #[command(after_help = "Examples:\n  filtergen suricata profiles/roborock-tuya.yaml profiles/wyze-base.yaml -o rules/\n  suricata -S rules/phonehome.rules -r day1.pcap -l eve/\n  filtergen suricata profiles/roborock-tuya.yaml --resolve-from day1.pcap --local-resolver 10.10.10.1\n\nOne alert per flow the profile does not expect (`phonehome PROFILE: unexpected destination`), DNS to a resolver it does not allow (`phonehome PROFILE: hard-coded resolver`), and signatures that need no profile (sids 1770000-1770099). Profile sids: 1800000 + 1000 per profile. Rules Suricata cannot evaluate (MAC, raw filter) are left out with a warning.")]
+    Suricata(suricata::Args),
     /// Run tshark with the phonehome plugin loaded, even as root (tshark then runs as `nobody`).
     #[command(after_help = "Examples:\n  filtergen tshark -- -r day1.pcapng -Y tuya -T fields -e tuya.dev_id\n  filtergen tshark -- -G fields | grep -P '\\tmiio\\.'\n\nThe plugin is PHONEHOME_PLUGIN, else the one `make install` put in the per-user plugin folder. tshark runs in a private HOME (no personal preferences); the capture given with -r is fed on standard input. Exits with tshark's status.")]
     Tshark {
@@ -94,6 +99,9 @@ pub enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
         args: Vec<std::ffi::OsString>,
     },
+    /// Turn profiles into router rules (nftables, OpenWrt fw4) and dnsmasq nftset lines: expected traffic passes, the rest is logged, rejected or dropped.
+    #[command(after_help = firewall::HELP)]
+    Firewall(firewall::Args),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -104,33 +112,35 @@ pub enum Cmd {
 
 /// Runs the parsed command; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    // Protocol names are checked against this tshark (not needed to run it).
-    let catalog = match cli.command {
-        Cmd::Tshark { .. } => None,
-        _ => Catalog::from_tshark()
-            .map_err(|e| {
-                let _ = writeln!(err, "filtergen: warning: {e}; protocol names are not checked");
-            })
-            .ok(),
-    };
-    let ctx = Context { catalog: catalog.as_ref() };
+    let ctx = Context::default();
+    let result = command(cli, &ctx, out, err);
+    // A tshark that could not list its protocols (asked only when needed).
+    for warning in ctx.warnings.take() {
+        writeln!(err, "filtergen: warning: {warning}; protocol names are not checked").map_err(stdout_error)?;
+    }
+    result
+}
+
+fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     match cli.command {
-        Cmd::Filter(args) => filter::run(&ctx, args, out, err),
-        Cmd::Bpf(args) => bpf::run(&ctx, args, out),
-        Cmd::Command(args) => command::run(&ctx, args, out, err),
-        Cmd::Script(args) => script::run(&ctx, args, out, err),
-        Cmd::Check(args) => check::run(&ctx, args, out),
-        Cmd::Install(args) => install::run(&ctx, args, out),
+        Cmd::Filter(args) => filter::run(ctx, args, out, err),
+        Cmd::Bpf(args) => bpf::run(ctx, args, out),
+        Cmd::Command(args) => command::run(ctx, args, out, err),
+        Cmd::Script(args) => script::run(ctx, args, out, err),
+        Cmd::Check(args) => check::run(ctx, args, out),
+        Cmd::Install(args) => install::run(ctx, args, out),
         Cmd::Report(args) => {
             let profile = ctx.load(&args.profile)?;
             report::run(args, &profile, out, err)
         }
-        Cmd::Learn(args) => learn::learn(args, ctx.catalog, out, err),
+        Cmd::Learn(args) => learn::learn(args, ctx.catalog(), out, err),
         Cmd::Mud(args) => {
             let profile = ctx.load(&args.profile)?;
             mud::run(args, &profile, out, err)
         }
-        Cmd::Run(args) => run::run(&ctx, args, out, err),
+        Cmd::Run(args) => run::run(ctx, args, out, err),
+        Cmd::Suricata(args) => suricata::run(ctx, args, out, err),
+        Cmd::Firewall(args) => firewall::run(ctx, args, out, err),
         Cmd::Tshark { args } => crate::tshark::run_with_plugin(&args),
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);
@@ -143,13 +153,28 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Er
     }
 }
 
-struct Context<'a> {
-    catalog: Option<&'a Catalog>,
+/// `tshark -G protocols` is asked (once) only when a profile names a
+/// protocol that every Wireshark does not have anyway.
+#[derive(Default)]
+struct Context {
+    catalog: std::cell::OnceCell<Option<Catalog>>,
+    warnings: std::cell::RefCell<Vec<String>>,
 }
 
-impl Context<'_> {
+impl Context {
+    fn catalog(&self) -> Option<&Catalog> {
+        self.catalog
+            .get_or_init(|| Catalog::from_tshark().map_err(|e| self.warnings.borrow_mut().push(e.to_string())).ok())
+            .as_ref()
+    }
+
     fn load(&self, path: &Path) -> Result<Profile, Error> {
-        profile::load(path, self.catalog)
+        let profile = profile::load(path, None)?;
+        let rules = profile.ignore.iter().chain(&profile.expected);
+        if rules.flat_map(|r| &r.protocols).all(|p| crate::profile::protocols::always_known(&p.0)) {
+            return Ok(profile);
+        }
+        profile::load(path, self.catalog())
     }
 }
 

@@ -347,6 +347,7 @@ pub struct Writer<W: Write> {
 impl<W: Write> Writer<W> {
     pub fn new(out: W) -> io::Result<Writer<W>> {
         let shb = SectionHeaderBlock {
+            endianness: pcap_file::Endianness::Big,
             options: vec![SectionHeaderOption::UserApplication(Cow::Borrowed("filtergen run"))],
             ..Default::default()
         };
@@ -364,6 +365,9 @@ impl<W: Write> Writer<W> {
     }
 
     pub fn packet(&mut self, p: &PacketRef) -> io::Result<()> {
+        if p.options.is_empty() {
+            return self.plain_packet(p);
+        }
         let epb = EnhancedPacketBlock {
             interface_id: p.interface,
             timestamp: std::time::Duration::from_nanos(p.timestamp),
@@ -372,6 +376,27 @@ impl<W: Write> Writer<W> {
             options: p.options.clone(),
         };
         self.inner.write_block(&Block::EnhancedPacket(epb)).map(drop).map_err(to_io)
+    }
+
+    /// An EPB without options, written straight into the buffer (the
+    /// section is big-endian, as [`Writer::new`] declares it). Interface
+    /// numbers are the caller's, already declared with [`Writer::declare`].
+    fn plain_packet(&mut self, p: &PacketRef) -> io::Result<()> {
+        const EPB: u32 = 6;
+        let pad = (4 - p.data.len() % 4) % 4;
+        let total = (32 + p.data.len() + pad) as u32;
+        let mut head = [0u8; 28];
+        for (i, v) in [EPB, total, p.interface, (p.timestamp >> 32) as u32, p.timestamp as u32, p.data.len() as u32, p.original_len]
+            .into_iter()
+            .enumerate()
+        {
+            head[i * 4..i * 4 + 4].copy_from_slice(&v.to_be_bytes());
+        }
+        let out = self.inner.get_mut();
+        out.write_all(&head)?;
+        out.write_all(p.data)?;
+        out.write_all(&[0u8; 3][..pad])?;
+        out.write_all(&total.to_be_bytes())
     }
 
     /// Flushes and returns the underlying writer.

@@ -49,6 +49,10 @@ pub struct Facts {
     pub udp: Option<(u16, u16)>,
     /// TCP segment or UDP datagram with a payload (it may carry host names).
     pub l4_payload: bool,
+    /// Where that payload is in the frame: start and end offsets.
+    pub payload: (usize, usize),
+    /// TCP flags (the byte holding SYN, ACK, FIN, RST, ...).
+    pub tcp_flags: u8,
 }
 
 impl Facts {
@@ -101,8 +105,8 @@ fn ethernet(b: &[u8], f: &mut Facts) {
     f.ethertype = Some(ethertype);
     match ethertype {
         0x0806 | 0x88cc => f.certain = true,
-        0x0800 => ipv4(payload, f),
-        0x86dd => ipv6(payload, f),
+        0x0800 => ipv4(payload, at + 2, f),
+        0x86dd => ipv6(payload, at + 2, f),
         _ => {}
     }
 }
@@ -124,7 +128,8 @@ fn llc(b: &[u8], f: &mut Facts) {
     f.certain = llc.dsap == 0x42 && llc.ssap == 0x42 || matches!(llc.snap, Some((0x00000c, 0x2000 | 0x010b)));
 }
 
-fn ipv4(b: &[u8], f: &mut Facts) {
+/// `b` starts at frame offset `at`.
+fn ipv4(b: &[u8], at: usize, f: &mut Facts) {
     if b.len() < 20 || b[0] >> 4 != 4 {
         return;
     }
@@ -140,10 +145,10 @@ fn ipv4(b: &[u8], f: &mut Facts) {
     }
     let proto = b[9];
     f.ip_proto = Some(proto);
-    transport(proto, &b[ihl..total.min(b.len())], false, f);
+    transport(proto, &b[ihl..total.min(b.len())], at + ihl, false, f);
 }
 
-fn ipv6(b: &[u8], f: &mut Facts) {
+fn ipv6(b: &[u8], at: usize, f: &mut Facts) {
     if b.len() < 40 || b[0] >> 4 != 6 {
         return;
     }
@@ -155,6 +160,7 @@ fn ipv6(b: &[u8], f: &mut Facts) {
     }
     let mut next = b[6];
     let mut payload = &b[40..(40 + length).min(b.len())];
+    let mut at = at + 40;
     if next == 0 {
         if payload.len() < 2 {
             return;
@@ -165,12 +171,13 @@ fn ipv6(b: &[u8], f: &mut Facts) {
         }
         next = payload[0];
         payload = &payload[len..];
+        at += len;
     }
     f.ip_proto = Some(next);
-    transport(next, payload, true, f);
+    transport(next, payload, at, true, f);
 }
 
-fn transport(proto: u8, p: &[u8], v6: bool, f: &mut Facts) {
+fn transport(proto: u8, p: &[u8], at: usize, v6: bool, f: &mut Facts) {
     match (proto, v6) {
         (6, _) => {
             if p.len() < 20 {
@@ -180,6 +187,10 @@ fn transport(proto: u8, p: &[u8], v6: bool, f: &mut Facts) {
             f.tcp = Some(ports);
             let offset = usize::from(p[12] >> 4) * 4;
             f.l4_payload = p.len() > offset;
+            f.tcp_flags = p[13];
+            if offset >= 20 {
+                f.payload = (at + offset.min(p.len()), at + p.len());
+            }
             f.certain = offset >= 20 && !f.tcp_port(|x| ENCAP_TCP_PORTS.contains(&x));
         }
         (17, _) => {
@@ -193,6 +204,7 @@ fn transport(proto: u8, p: &[u8], v6: bool, f: &mut Facts) {
             }
             let payload = &p[8..length.min(p.len())];
             f.l4_payload = !payload.is_empty();
+            f.payload = (at + 8, at + 8 + payload.len());
             f.certain = !f.udp_port(|x| ENCAP_UDP_PORTS.contains(&x)) && !looks_encapsulated(payload);
         }
         // ICMP errors (3, 4, 5, 11, 12) quote the packet that caused them.
@@ -209,7 +221,8 @@ fn transport(proto: u8, p: &[u8], v6: bool, f: &mut Facts) {
 /// could pass them is left to tshark.
 fn looks_encapsulated(p: &[u8]) -> bool {
     let rpcap = p.len() >= 8 && p[0] == 0 && u32::from_be_bytes([p[4], p[5], p[6], p[7]]) as usize == p.len() - 8;
-    let e100 = p.len() >= 28 && p[0] == 1;
+    // Arbor E100: a 28-byte header, version 1, bytes captured (offset 20) = the rest.
+    let e100 = p.len() >= 28 && p[0] == 1 && u32::from_be_bytes([p[20], p[21], p[22], p[23]]) as usize == p.len() - 28;
     let mp2t = !p.is_empty() && p[0] == 0x47 && p.len() % 188 == 0;
     let peekremote = p.starts_with(&[0x00, 0xff, 0xab, 0xcd]);
     let rftap = p.starts_with(b"RFta");

@@ -9,6 +9,18 @@ use crate::error::Error;
 use crate::plugin;
 use crate::tshark;
 
+/// Protocols of every Wireshark 4.x (and the plugin's): a profile naming
+/// only these needs no `tshark -G protocols` to check them.
+const ALWAYS_KNOWN: [&str; 24] = [
+    "eth", "vlan", "arp", "stp", "cdp", "lldp", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "igmp", "mndp", "ssdp", "dhcp",
+    "dhcpv6", "mdns", "llmnr", "dns", "ntp", "tls", "http", "mqtt",
+];
+
+/// Whether `name` is a protocol every tshark knows (or the plugin's).
+pub fn always_known(name: &str) -> bool {
+    ALWAYS_KNOWN.contains(&name) || plugin::protocol_names().any(|p| p == name)
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Catalog {
     names: BTreeSet<String>,

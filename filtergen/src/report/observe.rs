@@ -297,16 +297,19 @@ pub struct Observations {
     tcp_servers: HashMap<(u16, IpAddr, u16), bool>,
 }
 
-/// The fields of one packet, parsed.
-struct PacketView<'a> {
-    ts: f64,
-    len: u64,
-    eth: [Option<[u8; 6]>; 2],
-    ip: [Option<IpAddr>; 2],
-    protocols: &'a str,
-    tcp: Option<[u16; 2]>,
-    udp: Option<[u16; 2]>,
-    syn_only: bool,
+/// The header fields of one packet, parsed (from tshark's text, or
+/// straight from the bytes by the native pass).
+pub struct PacketView<'a> {
+    pub ts: f64,
+    pub len: u64,
+    pub eth: [Option<[u8; 6]>; 2],
+    pub ip: [Option<IpAddr>; 2],
+    /// `frame.protocols`: the layers, colon-separated.
+    pub protocols: &'a str,
+    pub tcp: Option<[u16; 2]>,
+    pub udp: Option<[u16; 2]>,
+    /// SYN without ACK.
+    pub syn_only: bool,
 }
 
 fn first(v: Option<&str>) -> Option<&str> {
@@ -346,7 +349,7 @@ fn is_service_port(p: u16) -> bool {
 
 /// Without a SYN to tell: the remote serves when the ports are equal, when
 /// only its port is a service port, or when its port is the lower one.
-fn remote_serves(device_port: u16, remote_port: u16) -> bool {
+pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
     match (is_service_port(device_port), is_service_port(remote_port)) {
         (false, true) => true,
         (true, false) => false,
@@ -381,12 +384,6 @@ impl Observations {
     pub fn add(&mut self, device: &DeviceMatch, values: &[Option<&str>]) {
         let v = Row(values);
         let Some(ts) = first(v.get(Field::Time)).and_then(|t| t.parse::<f64>().ok()) else { return };
-        self.packets += 1;
-        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
-        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
-        let hour = (ts / 3600.0).floor() as i64;
-        self.covered_hours.insert(hour);
-
         let ip = |a: Field, b: Field| first(v.get(a)).or(first(v.get(b))).and_then(|s| s.parse::<IpAddr>().ok());
         let p = PacketView {
             ts,
@@ -398,6 +395,19 @@ impl Observations {
             udp: ports(v.get(Field::UdpSrc), v.get(Field::UdpDst)),
             syn_only: flag(v.get(Field::Syn)) && !flag(v.get(Field::Ack)),
         };
+        self.add_view(device, &p, values);
+    }
+
+    /// Adds one packet whose header fields are parsed already; `values`
+    /// holds the payload fields (DNS, names, DHCP, IoT ids) in [`fields`] order.
+    pub fn add_view(&mut self, device: &DeviceMatch, p: &PacketView, values: &[Option<&str>]) {
+        let v = Row(values);
+        let ts = p.ts;
+        self.packets += 1;
+        self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
+        self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
+        let hour = (ts / 3600.0).floor() as i64;
+        self.covered_hours.insert(hour);
         let dir = if device.is_device(p.eth[0], p.ip[0]) {
             Direction::FromDevice
         } else if device.is_device(p.eth[1], p.ip[1]) {

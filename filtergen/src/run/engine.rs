@@ -14,13 +14,14 @@
 //!    packet the native program had decided otherwise counts as a
 //!    disagreement), the others as the native program says.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::packet::capture::{self, Event, Problem, Writer};
 use crate::error::Error;
@@ -113,7 +114,7 @@ impl Engine {
 
     fn filter_to(&self, input: &Path, partial: &Path, counters: &Counters) -> Result<Outcome, Error> {
         let mut outcome = Outcome::default();
-        let mut flows = HashSet::new();
+        let mut flows = HashSet::default();
         let flow_local = self.program.flow_local();
         let file = File::create(partial).map_err(|e| Error::io(partial, e))?;
         let mut writer = Writer::new(file).map_err(|e| Error::io(partial, e))?;

@@ -36,6 +36,13 @@ pub fn require_tool(tool: &str, package: &str) {
     assert!(found, "this test needs `{tool}`: apt-get install {package}");
 }
 
+/// Writes `text` to `dir/name`; returns the path as a string for arguments.
+pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -301,4 +308,19 @@ pub fn write_capture(path: &Path, packets: &[Packet]) {
         let data = p.frame();
         writer.write_packet(&PcapPacket::new(Duration::from_secs(i as u64 + 1), data.len() as u32, &data)).unwrap();
     }
+}
+
+/// Whether the test may run: true as root; otherwise it says it skipped,
+/// unless `CI` is set, where a test needing root must not skip.
+pub fn root_or_skip(test: &str) -> bool {
+    extern "C" {
+        fn geteuid() -> u32;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { geteuid() } == 0 {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "{test} needs root, and CI must run it");
+    eprintln!("{test}: skipped: needs root (CI runs it as root)");
+    false
 }

@@ -1,0 +1,338 @@
+//! The phonehome dissectors (Tuya, miIO, Kalay/IOTC, CS2 PPPP) called
+//! directly, without Wireshark, the way the plugin's glue calls them: the
+//! same ports, shared ports and heuristics, one state slot per protocol and
+//! conversation and one per capture (miIO tokens learnt from hellos, Tuya
+//! session keys), TCP PDUs delimited with each protocol's `pdu_len`.
+//! Field values come out as `tshark -T fields` prints them.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use phonehome::spec::{Base, Kind};
+use phonehome::tree::{Enc, Item, Value};
+use phonehome::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tree};
+
+/// Bytes kept for one direction of a TCP stream waiting for the rest of a
+/// PDU; a stream that would need more is given up (like a capture that
+/// missed the segments).
+const MAX_PENDING: usize = 1 << 20;
+
+/// What the dissectors made of one packet.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// Filter names of the protocols found (`tuya`), then `json` when a
+    /// payload was handed to the JSON dissector.
+    pub layers: Vec<&'static str>,
+    /// (field abbreviation, value) in tree order.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// One conversation: transport and both (address, port) ends, in order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ConversationKey {
+    tcp: bool,
+    ends: [(IpAddr, u16); 2],
+}
+
+impl ConversationKey {
+    fn new(tcp: bool, src: (IpAddr, u16), dst: (IpAddr, u16)) -> ConversationKey {
+        let ends = if src <= dst { [src, dst] } else { [dst, src] };
+        ConversationKey { tcp, ends }
+    }
+}
+
+/// One direction of a TCP stream handled by one of our protocols.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// Given up on (a PDU larger than [`MAX_PENDING`]).
+    broken: bool,
+}
+
+#[derive(Default)]
+struct Conversation {
+    slots: Vec<Slot>,
+    /// A TCP conversation claimed by a protocol (heuristic or shared port).
+    owner: Option<usize>,
+    /// Set when the first payload on a shared port was not ours.
+    not_ours: bool,
+    pending: [Pending; 2],
+}
+
+/// Dissector state for one capture.
+pub struct Iot {
+    protocols: &'static [&'static dyn Dissector],
+    udp_ports: Vec<Vec<(u16, u16)>>,
+    tcp_ports: Vec<Vec<(u16, u16)>>,
+    capture: Vec<Slot>,
+    conversations: HashMap<ConversationKey, Conversation>,
+}
+
+impl Default for Iot {
+    fn default() -> Iot {
+        let protocols = protocols();
+        Iot {
+            protocols,
+            udp_ports: protocols.iter().map(|d| port_ranges(d.spec().udp_ports)).collect(),
+            tcp_ports: protocols.iter().map(|d| port_ranges(d.spec().tcp_ports)).collect(),
+            capture: protocols.iter().map(|_| Slot::default()).collect(),
+            conversations: HashMap::new(),
+        }
+    }
+}
+
+/// "6666-6667,7000" as ranges.
+fn port_ranges(text: &str) -> Vec<(u16, u16)> {
+    text.split(',')
+        .filter_map(|part| {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn in_ranges(ranges: &[(u16, u16)], port: u16) -> bool {
+    ranges.iter().any(|&(a, b)| (a..=b).contains(&port))
+}
+
+/// The packet as the dissectors see it.
+pub struct Context {
+    pub frame: u32,
+    pub time: f64,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+impl Context {
+    fn packet(&self, transport: Transport) -> Packet {
+        Packet {
+            frame: self.frame,
+            visited: false,
+            transport,
+            src: Some(self.src),
+            dst: Some(self.dst),
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            time: self.time,
+        }
+    }
+
+    /// Lower port first, as Wireshark tries them.
+    fn ports(&self) -> [u16; 2] {
+        [self.src_port.min(self.dst_port), self.src_port.max(self.dst_port)]
+    }
+}
+
+/// Whether a built-in Wireshark dissector holds this port first (then our
+/// heuristics are not tried). The list is [`super::layers`]' port table.
+pub type Claimed<'a> = &'a dyn Fn(u16) -> bool;
+
+impl Iot {
+    fn conversation(&mut self, key: ConversationKey) -> &mut Conversation {
+        let n = self.protocols.len();
+        let c = self.conversations.entry(key).or_default();
+        if c.slots.len() != n {
+            c.slots.resize_with(n, Slot::default);
+        }
+        c
+    }
+
+    /// A UDP datagram: our port dissectors (lower port first), then, when no
+    /// built-in dissector has either port, our heuristics.
+    pub fn udp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<Decoded> {
+        let key = ConversationKey::new(false, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
+        for port in cx.ports() {
+            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(&self.udp_ports[i], port)) {
+                if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
+                    return Some(d);
+                }
+            } else if claimed(port) {
+                return None;
+            }
+        }
+        for i in 0..self.protocols.len() {
+            if self.protocols[i].spec().heuristic_udp && self.protocols[i].looks_like(payload) {
+                if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
+                    return Some(d);
+                }
+            }
+        }
+        None
+    }
+
+    /// A TCP segment's payload (in order: the captures' streams are taken as
+    /// they come). Returns the layers and fields of the PDUs it completes.
+    pub fn tcp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<Decoded> {
+        let key = ConversationKey::new(true, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
+        let owner = self.tcp_owner(key, cx, payload, claimed)?;
+        let direction = usize::from((cx.src, cx.src_port) != key.ends[0]);
+        let proto = self.protocols[owner];
+        // A segment that completes no PDU shows no layer above TCP (as
+        // Wireshark's reassembly shows it), one that completes some shows ours.
+        let mut out = Decoded::default();
+        let mut buffer = {
+            let c = self.conversation(key);
+            let pending = &mut c.pending[direction];
+            if pending.broken {
+                return Some(out);
+            }
+            let mut b = std::mem::take(&mut pending.bytes);
+            b.extend_from_slice(payload);
+            b
+        };
+        let mut at = 0;
+        while at < buffer.len() {
+            let rest = &buffer[at..];
+            let n = match proto.pdu_len(rest) {
+                PduLen::Len(n) if n > 0 && n <= rest.len() => n,
+                PduLen::Len(n) if n > MAX_PENDING => {
+                    self.conversation(key).pending[direction].broken = true;
+                    return Some(out);
+                }
+                PduLen::Len(_) | PduLen::NeedMore => break,
+                PduLen::NotMine => rest.len(),
+            };
+            let pdu = buffer[at..at + n].to_vec();
+            at += n;
+            if out.layers.is_empty() {
+                out.layers.push(proto.spec().filter_name);
+            }
+            match self.dissect(owner, key, cx, Transport::Tcp, &pdu) {
+                Some(d) => {
+                    out.layers.extend(d.layers.into_iter().skip(1));
+                    out.fields.extend(d.fields);
+                }
+                None => out.layers.push("data"),
+            }
+        }
+        buffer.drain(..at);
+        self.conversation(key).pending[direction].bytes = buffer;
+        Some(out)
+    }
+
+    /// Which of our protocols a TCP conversation belongs to, deciding it on
+    /// its first payload when a heuristic or shared port is involved.
+    fn tcp_owner(&mut self, key: ConversationKey, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<usize> {
+        if let Some(owner) = self.conversations.get(&key).and_then(|c| c.owner) {
+            return Some(owner);
+        }
+        for port in cx.ports() {
+            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(&self.tcp_ports[i], port)) {
+                return Some(i);
+            }
+            if let Some(i) = (0..self.protocols.len()).find(|&i| self.protocols[i].shared_tcp_ports().contains(&port)) {
+                let c = self.conversation(key);
+                if c.not_ours {
+                    return None;
+                }
+                if self.protocols[i].looks_like(payload) {
+                    self.conversation(key).owner = Some(i);
+                    return Some(i);
+                }
+                self.conversation(key).not_ours = true;
+                return None;
+            }
+            if claimed(port) {
+                return None;
+            }
+        }
+        let i = (0..self.protocols.len()).find(|&i| self.protocols[i].spec().heuristic_tcp && self.protocols[i].looks_like(payload))?;
+        self.conversation(key).owner = Some(i);
+        Some(i)
+    }
+
+    /// One PDU through protocol `i`; `None` when it says the bytes are not its.
+    fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
+        let proto = self.protocols[i];
+        let mut capture = std::mem::take(&mut self.capture[i]);
+        let mut tree = Tree::new();
+        let accepted = {
+            let c = self.conversation(key);
+            let mut state = State { conversation: &mut c.slots[i], capture: &mut capture };
+            // The plugin's glue turns a panic into "malformed"; so do we.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| proto.dissect(&cx.packet(transport), data, &mut state, &mut tree)))
+                .unwrap_or(true)
+        };
+        self.capture[i] = capture;
+        if !accepted {
+            return None;
+        }
+        let spec = proto.spec();
+        let mut out = Decoded { layers: vec![spec.filter_name], fields: Vec::new() };
+        for item in &tree.items {
+            match item {
+                Item::Field { field, span, value, .. } => {
+                    let Some(f) = spec.fields.get(*field as usize) else { continue };
+                    let bytes = if span.source == 0 {
+                        data.get(span.offset as usize..(span.offset + span.len) as usize)
+                    } else {
+                        tree.sources.get(span.source as usize - 1).and_then(|s| s.bytes.get(span.offset as usize..(span.offset + span.len) as usize))
+                    };
+                    if let Some(text) = field_text(f.kind, f.base, value, bytes.unwrap_or(&[])) {
+                        out.fields.push((f.abbrev, text));
+                    }
+                }
+                Item::Call { dissector: "json", span } if span.len > 0 => {
+                    if !out.layers.contains(&"json") {
+                        out.layers.push("json");
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A field's value as `tshark -T fields` prints it (integers in hex with
+/// the type's width for hex fields); `None` for kinds the report never reads.
+fn field_text(kind: Kind, base: Base, value: &Value, bytes: &[u8]) -> Option<String> {
+    let uint = |v: u64| -> String {
+        let width = match kind {
+            Kind::U8 => 2,
+            Kind::U16 => 4,
+            Kind::U32 => 8,
+            _ => 16,
+        };
+        match base {
+            Base::Hex => format!("0x{v:0width$x}"),
+            _ => v.to_string(),
+        }
+    };
+    match value {
+        Value::Str(s) => Some(s.clone()),
+        Value::Uint(v) => Some(uint(*v)),
+        Value::Int(v) => Some(v.to_string()),
+        Value::Bool(b) => Some(if *b { "1" } else { "0" }.into()),
+        Value::Wire(enc) => match kind {
+            Kind::Str => {
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                Some(String::from_utf8_lossy(&bytes[..end]).into_owned())
+            }
+            Kind::U8 | Kind::U16 | Kind::U32 | Kind::U64 => {
+                let v = match enc {
+                    Enc::Little => bytes.iter().rev().fold(0u64, |a, b| a << 8 | u64::from(*b)),
+                    _ => bytes.iter().fold(0u64, |a, b| a << 8 | u64::from(*b)),
+                };
+                Some(uint(v))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_print_like_tshark() {
+        assert_eq!(field_text(Kind::U32, Base::Hex, &Value::Uint(10), &[]).as_deref(), Some("0x0000000a"));
+        assert_eq!(field_text(Kind::U16, Base::Hex, &Value::Wire(Enc::Big), &[0x12, 0x34]).as_deref(), Some("0x1234"));
+        assert_eq!(field_text(Kind::Str, Base::None, &Value::Wire(Enc::Ascii), b"3.3\0").as_deref(), Some("3.3"));
+        assert_eq!(port_ranges("6666-6667,7000"), vec![(6666, 6667), (7000, 7000)]);
+    }
+}

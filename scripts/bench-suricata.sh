@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Suricata with and without the phonehome rules, and `filtergen report --eve`
+# against the tshark-based `filtergen report`, side by side in one run on
+# the same capture set: the six seed-004-like hours, time-shifted copies
+# joined until the set has SIZE_MB (default 1024).
+# Usage: scripts/bench-suricata.sh [trixie|sid] [SIZE_MB]
+# Needs root (the Suricata chroot, see scripts/suricata-chroot.sh). The
+# machine may be shared: read the ratios, not the seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+suite=${1:-trixie}
+mb=${2:-1024}
+scripts/suricata-chroot.sh "$suite" >/dev/null
+root=$PWD/target/suricata-$suite
+inside=/phonehome-bench
+work=$root$inside
+mkdir -p "$work"
+cargo build --release -q -p filtergen -p phonehome-samples
+filtergen=$PWD/target/release/filtergen
+profile=profiles/roborock-tuya.yaml
+
+set_file=$work/set-$mb.pcap
+if [ ! -s "$set_file" ]; then
+    target/release/phonehome-samples "$work/hours" >/dev/null
+    hour_bytes=$(du -cb "$work"/hours/seed004-hour*.pcap | tail -1 | cut -f1)
+    copies=$(( (mb << 20) / hour_bytes + 1 ))
+    echo "building the set: $copies copies of the six hours"
+    parts=()
+    for c in $(seq 0 $((copies - 1))); do
+        for h in "$work"/hours/seed004-hour*.pcap; do
+            out=$work/parts/$c-$(basename "$h")
+            mkdir -p "$work/parts"
+            editcap -t $((c * 6 * 3600)) "$h" "$out"
+            parts+=("$out")
+        done
+    done
+    mergecap -a -F pcap -w "$set_file.part" "${parts[@]}"
+    mv "$set_file.part" "$set_file"
+    rm -rf "$work/parts"
+fi
+echo "capture set: $(( $(stat -c %s "$set_file") >> 20 )) MiB, $(capinfos -c -M "$set_file" | awk '/Number of packets/ {print $NF}') packets"
+
+"$filtergen" suricata "$profile" -o "$work/rules" --resolve-from "$work"/hours/seed004-hour*.pcap >/dev/null 2>&1
+: > "$work/empty.rules"
+# user+system CPU seconds and wall seconds of one command.
+measure() {
+    /usr/bin/time -f "%U %S %e %M" -o "$work/.t" "$@" >/dev/null 2>"$work/.err" || { tail "$work/.err" >&2; exit 1; }
+    awk '{ printf "%.2f %.2f %d\n", $1 + $2, $3, $4 / 1024 }' "$work/.t"
+}
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+run_suricata() { # rules out
+    rm -rf "${work:?}/${2:?}"
+    mkdir -p "$work/$2"
+    measure chroot "$root" suricata -S "$inside/$1" -r "$inside/set-$mb.pcap" -l "$inside/$2"
+}
+read -r s0 w0 m0 < <(run_suricata empty.rules out-none)
+read -r s1 w1 m1 < <(run_suricata rules/phonehome.rules out-phonehome)
+alerts=$(grep -c '"event_type":"alert"' "$work/out-phonehome/eve.json" || true)
+echo "Suricata $(chroot "$root" suricata -V | grep -o '[0-9][0-9.]*' | head -1): no rules ${s0} s CPU (${w0} s wall, ${m0} MiB), phonehome rules ${s1} s CPU (${w1} s wall, ${m1} MiB): $(ratio "$s1" "$s0")x CPU, $(ratio "$w1" "$w0")x wall; $alerts alerts"
+
+eve_mb=$(( $(stat -c %s "$work/out-phonehome/eve.json") >> 20 ))
+read -r r0 rw0 rm0 < <(measure "$filtergen" report "$profile" "$set_file" --format json)
+read -r r1 rw1 rm1 < <(measure "$filtergen" report "$profile" --eve "$work/out-phonehome/eve.json" --format json)
+echo "report: tshark-based ${r0} s CPU (${rw0} s wall, ${rm0} MiB), --eve on ${eve_mb} MiB of EVE ${r1} s CPU (${rw1} s wall, ${rm1} MiB): --eve takes $(ratio "$r1" "$r0")x the CPU, $(ratio "$rw1" "$rw0")x the wall time"
