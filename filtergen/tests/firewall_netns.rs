@@ -163,6 +163,19 @@ impl Lab {
         for (ns, dev) in [(&d, "eth0"), (&r, "lan0"), (&r, "wan0"), (&i, "eth0")] {
             sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
         }
+        // Link-local addresses still run duplicate address detection; until it
+        // ends, IPv6 neighbour discovery (and the first connection) stalls.
+        for ns in [&d, &r, &i] {
+            let settled = (0..50).any(|_| {
+                let out = Command::new("ip").args(["-n", ns, "-6", "addr", "show", "tentative"]).output().expect("ip");
+                let done = out.status.success() && out.stdout.is_empty();
+                if !done {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                done
+            });
+            assert!(settled, "{ns}: IPv6 addresses still tentative after 5 s");
+        }
         sh(&["ip", "-n", &d, "route", "add", "default", "via", "192.0.2.1"]);
         sh(&["ip", "-n", &d, "-6", "route", "add", "default", "via", ROUTER_V6]);
         sh(&["ip", "-n", &r, "route", "add", "203.0.113.0/24", "via", "198.51.100.2"]);
