@@ -33,13 +33,15 @@ in_build_root "$root" "$repo" 'install -m 0644 "$CARGO_TARGET_DIR/release/libpho
 chroot "$root" tshark -G plugins 2>/dev/null | grep -q '^phonehome.so' ||
     { echo "tshark $ws does not list phonehome.so" >&2; exit 1; }
 
-# Every field of the plugin's protocols, as the host's tshark lists them.
-mapfile -t fields < <(target/release/filtergen tshark -- -G fields 2>/dev/null |
-    awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print "-e"; print $3 }')
-# ... and the same list from the other version: a field missing on either side fails.
-diff <(target/release/filtergen tshark -- -G fields 2>/dev/null | awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print $3 }' | sort) \
-     <(chroot "$root" tshark -G fields 2>/dev/null | awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print $3 }' | sort) ||
+# The plugin's field names in a `tshark -G fields` listing, sorted.
+plugin_fields() { awk -F'\t' '$1 == "F" && $3 ~ /^(tuya|miio|iotc|pppp)\./ { print $3 }' | sort; }
+# Every field as the host's tshark lists them; the other version must list
+# the same ones (a field missing on either side fails).
+mapfile -t host_fields < <(target/release/filtergen tshark -- -G fields 2>/dev/null | plugin_fields)
+diff <(printf '%s\n' "${host_fields[@]}") <(chroot "$root" tshark -G fields 2>/dev/null | plugin_fields) ||
     { echo "the plugin registers different fields under Wireshark $ws" >&2; exit 1; }
+fields=()
+for f in "${host_fields[@]}"; do fields+=(-e "$f"); done
 fields+=(-e frame.number -e _ws.col.Protocol -e _ws.col.Info)
 echo "comparing $(( ${#fields[@]} / 2 )) fields"
 

@@ -83,6 +83,12 @@ fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) ->
     .expect("namespace thread")
 }
 
+/// `--net=` for nsenter. Not `ip -n`/`ip netns exec`: they remount /sys,
+/// which fails in a chroot (where / is not a mount point).
+fn net(ns: &str) -> String {
+    format!("--net=/var/run/netns/{ns}")
+}
+
 fn sh(args: &[&str]) -> String {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
     assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -135,14 +141,15 @@ impl Lab {
         // The guard exists before the first namespace does.
         for ns in [&lab.device, &lab.router, &lab.internet] {
             sh(&["ip", "netns", "add", ns]);
-            sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+            sh(&["nsenter", &net(ns), "ip", "link", "set", "lo", "up"]);
         }
         let (d, r, i) = (lab.device.clone(), lab.router.clone(), lab.internet.clone());
-        sh(&["ip", "-n", &r, "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", &d]);
-        sh(&["ip", "-n", &r, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", &i]);
-        sh(&["ip", "-n", &d, "link", "set", "eth0", "address", DEVICE_MAC]);
+        sh(&["nsenter", &net(&r), "ip", "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", &d]);
+        sh(&["nsenter", &net(&r), "ip", "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", &i]);
+        sh(&["nsenter", &net(&d), "ip", "link", "set", "eth0", "address", DEVICE_MAC]);
         let addr = |ns: &str, a: &str, dev: &str| {
-            let mut args = vec!["ip", "-n", ns, "addr", "add", a, "dev", dev];
+            let n = net(ns);
+            let mut args = vec!["nsenter", &n, "ip", "addr", "add", a, "dev", dev];
             if a.contains(':') {
                 args.push("nodad");
             }
@@ -161,14 +168,27 @@ impl Lab {
             addr(&i, &format!("{}/128", v6(host)), "lo");
         }
         for (ns, dev) in [(&d, "eth0"), (&r, "lan0"), (&r, "wan0"), (&i, "eth0")] {
-            sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+            sh(&["nsenter", &net(ns), "ip", "link", "set", dev, "up"]);
         }
-        sh(&["ip", "-n", &d, "route", "add", "default", "via", "192.0.2.1"]);
-        sh(&["ip", "-n", &d, "-6", "route", "add", "default", "via", ROUTER_V6]);
-        sh(&["ip", "-n", &r, "route", "add", "203.0.113.0/24", "via", "198.51.100.2"]);
-        sh(&["ip", "-n", &r, "-6", "route", "add", "fd00:3::/64", "via", "fd00:2::2"]);
-        sh(&["ip", "-n", &i, "route", "add", "default", "via", "198.51.100.1"]);
-        sh(&["ip", "-n", &i, "-6", "route", "add", "default", "via", "fd00:2::1"]);
+        // Link-local addresses still run duplicate address detection; until it
+        // ends, IPv6 neighbour discovery (and the first connection) stalls.
+        for ns in [&d, &r, &i] {
+            let settled = (0..50).any(|_| {
+                let out = Command::new("nsenter").arg(net(ns)).args(["ip", "-6", "addr", "show", "tentative"]).output().expect("ip");
+                let done = out.status.success() && out.stdout.is_empty();
+                if !done {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                done
+            });
+            assert!(settled, "{ns}: IPv6 addresses still tentative after 5 s");
+        }
+        sh(&["nsenter", &net(&d), "ip", "route", "add", "default", "via", "192.0.2.1"]);
+        sh(&["nsenter", &net(&d), "ip", "-6", "route", "add", "default", "via", ROUTER_V6]);
+        sh(&["nsenter", &net(&r), "ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.2"]);
+        sh(&["nsenter", &net(&r), "ip", "-6", "route", "add", "fd00:3::/64", "via", "fd00:2::2"]);
+        sh(&["nsenter", &net(&i), "ip", "route", "add", "default", "via", "198.51.100.1"]);
+        sh(&["nsenter", &net(&i), "ip", "-6", "route", "add", "default", "via", "fd00:2::1"]);
         // /proc/sys/net is the opening thread's namespace's.
         in_ns(&r, || {
             for knob in ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"] {
@@ -245,7 +265,8 @@ impl Lab {
     }
 
     fn nft(&self, args: &[&str]) -> String {
-        let mut all = vec!["ip", "netns", "exec", &self.router, "nft"];
+        let n = net(&self.router);
+        let mut all = vec!["nsenter", &n, "nft"];
         all.extend_from_slice(args);
         sh(&all)
     }
@@ -268,8 +289,8 @@ impl Lab {
 
 /// dnsmasq in the foreground in `ns`, only on `addrs`, logging queries to `log`.
 fn dnsmasq(ns: &str, addrs: &[&str], log: &Path) -> Command {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces"]);
+    let mut cmd = Command::new("nsenter");
+    cmd.arg(net(ns)).args(["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces"]);
     cmd.arg(format!("--listen-address={}", addrs.join(",")));
     cmd.args(["--pid-file=", "--log-queries", "--conf-file=/dev/null"]);
     cmd.arg(format!("--log-facility={}", log.display()));
