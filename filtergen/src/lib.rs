@@ -32,6 +32,5 @@ pub use error::Error;
 pub use profile::load as load_profile;
 pub use profile::rules::{Host, Mode, Profile};
 pub use tshark::{installed_plugin, wireshark_xy, PluginHome};
-pub use emit::geoblock::CountrySet;
 pub use report::country::Country;
 pub use report::geoip::Countries as GeoipDatabase;

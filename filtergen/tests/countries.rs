@@ -1,8 +1,8 @@
 //! Countries out of the box: the report names the registration country of
 //! every public endpoint, resolver and NTP server with no option, a profile
 //! rule may say `country: [..]` (report and run evaluate it, display filters
-//! and BPF refuse it naming the rule), and a country's blocks load into the
-//! real nft as an interval set. The addresses are the seeds' public ones;
+//! and BPF refuse it naming the rule), and `firewall --block-country` sets
+//! load into the real nft. The addresses are the seeds' public ones;
 //! they are only written into capture files and sets, never sent to.
 
 mod common;
@@ -191,8 +191,9 @@ impl Netns {
         Netns(name)
     }
 
+    /// nft inside the namespace (nsenter: `ip netns exec` fails in a chroot).
     fn nft(&self, args: &[&str]) -> std::process::Output {
-        Command::new("ip").args(["netns", "exec", &self.0, "nft"]).args(args).output().expect("run nft")
+        Command::new("nsenter").arg(format!("--net=/var/run/netns/{}", self.0)).arg("nft").args(args).output().expect("run nft")
     }
 }
 
@@ -203,28 +204,49 @@ impl Drop for Netns {
 }
 
 #[test]
-fn country_sets_load_into_nft() {
+fn block_country_sets_load_into_nft_for_the_device_alone() {
     require_tool("nft", "nftables");
-    let cn: filtergen::Country = "CN".parse().unwrap();
-    let ru: filtergen::Country = "RU".parse().unwrap();
-    let set = filtergen::CountrySet::new("geo_cn_ru", &[cn, ru], &["2001:db8:cafe::/48".parse().unwrap()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("geo.nft");
-    std::fs::write(&script, set.nft_table("phonehome_geo")).unwrap();
+    let profile = write(dir.path(), "wyze.yaml", "name: wyze-base\ndevice:\n  ip: [192.0.2.10]\nexpected:\n  - {name: ntp, protocols: [ntp]}\n");
+    let rules = dir.path().join("geo.nft");
+    let (code, _, err) = run(&["firewall", &profile, "--block-country", "cn,RU", "--block-country", "CN", "--action", "drop", "-o", rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&rules).unwrap();
     let ns = Netns::new();
-    let load = ns.nft(&["-f", script.to_str().unwrap()]);
+    let load = ns.nft(&["-f", rules.to_str().unwrap()]);
     assert!(load.status.success(), "nft -f: {}", String::from_utf8_lossy(&load.stderr));
-    let has = |set: &str, addr: &str| ns.nft(&["get", "element", "inet", "phonehome_geo", set, &format!("{{ {addr} }}")]).status.success();
-    assert!(has("geo_cn_ru_v4", "114.114.114.114"), "the Wyze base station's resolver is in the CN set");
-    assert!(has("geo_cn_ru_v4", "61.164.36.105"));
-    assert!(has("geo_cn_ru_v4", "77.88.8.8"), "a RU address");
-    assert!(!has("geo_cn_ru_v4", "8.8.8.8"), "8.8.8.8 is not");
-    assert!(!has("geo_cn_ru_v4", "192.0.2.1"));
-    assert!(has("geo_cn_ru_v6", "2001:db8:cafe::1"), "extra blocks join the v6 set");
-    // The set as loaded holds every block written (nft merges nothing: they are collapsed already).
-    let listed = ns.nft(&["-j", "list", "set", "inet", "phonehome_geo", "geo_cn_ru_v4"]);
+    let has = |set: &str, addr: &str| ns.nft(&["get", "element", "inet", "phonehome", set, &format!("{{ {addr} }}")]).status.success();
+    let (cn, ru) = ("wyze_base_block_country_cn_4", "wyze_base_block_country_ru_4");
+    assert!(has(cn, "114.114.114.114"), "the Wyze base station's resolver is in the CN set");
+    assert!(has(cn, "61.164.36.105"));
+    assert!(!has(cn, "8.8.8.8"), "8.8.8.8 is not");
+    assert!(!has(cn, "77.88.8.8"), "a RU address is not in the CN set");
+    assert!(has(ru, "77.88.8.8"), "but in the RU set");
+    assert!(!has(cn, "192.0.2.1"));
+    // No IPv6 blocks in the embedded data: no empty v6 set, no rule naming one.
+    assert!(!text.contains("block_country_cn_6"), "{text}");
+    // CN given twice: one set. The rules are the device's alone, before its expected rules.
+    assert_eq!(text.matches("set wyze_base_block_country_cn_4 {").count(), 1);
+    let listing = String::from_utf8(ns.nft(&["list", "chain", "inet", "phonehome", "dev_wyze_base"]).stdout).unwrap();
+    let block = listing.find("ip daddr @wyze_base_block_country_cn_4 counter packets 0 bytes 0 drop comment \"block country-cn\"").expect(&listing);
+    assert!(block < listing.find("expected[0] ntp").unwrap(), "{listing}");
+    // The set as loaded holds every block written (they are collapsed already).
+    let listed = ns.nft(&["-j", "list", "set", "inet", "phonehome", cn]);
     let json: Value = serde_json::from_slice(&listed.stdout).unwrap();
-    let elements = json["nftables"].as_array().unwrap().iter().find_map(|o| o["set"]["elem"].as_array()).unwrap().len();
-    let written = set.blocks.iter().filter(|b| b.addr().is_ipv4()).count();
-    assert_eq!(elements, written);
+    let loaded = json["nftables"].as_array().unwrap().iter().find_map(|o| o["set"]["elem"].as_array()).unwrap().len();
+    let start = text.find("set wyze_base_block_country_cn_4 {").unwrap();
+    let written = text[start..text[start..].find("\n\t}").unwrap() + start].matches('/').count();
+    assert!(written > 1000, "CN has thousands of registered IPv4 blocks, got {written}");
+    assert_eq!(loaded, written);
+}
+
+#[test]
+fn a_bad_block_country_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write(dir.path(), "p.yaml", "name: p\ndevice:\n  ip: [192.0.2.10]\n");
+    let out = dir.path().join("out.nft");
+    let (code, _, err) = run(&["firewall", &profile, "--block-country", "CN,XQ", "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--block-country") && err.contains("XQ"), "{err}");
+    assert!(!out.exists());
 }

@@ -1,6 +1,8 @@
 //! `filtergen report --geoip` with a country database written by a
 //! third-party MaxMind DB writer (mmdb-writer, from PyPI), on the seed-004
-//! capture set: the database overrides the embedded registry countries.
+//! capture set: the database overrides the embedded registry countries; and
+//! `filtergen firewall --block-country --geoip` adds the database's blocks
+//! (IPv6 included) to the embedded ones.
 
 use std::process::Command;
 
@@ -52,4 +54,46 @@ fn report_names_the_country_of_each_endpoint_and_resolver() {
     assert_eq!(find(&embedded).as_deref(), Some("US"));
     assert_eq!(find(&report).as_deref(), Some("DE"), "the database wins");
     assert!(report["endpoints"].as_array().unwrap().len() >= 5);
+}
+
+#[test]
+fn block_country_adds_the_databases_blocks_of_both_families() {
+    let dir = scratch().join("geoip-block");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("country.mmdb");
+    // 198.51.100.0/24 is documentation space (no registry country): only the database puts it in CN.
+    run_peer("make_mmdb.py", &[db.to_str().unwrap(), "198.51.100.0/24=CN", "2001:db8:cafe::/48=CN", "2001:db8:beef::/48=DE"]);
+    let profile = dir.join("plug.yaml");
+    std::fs::write(&profile, "name: plug\ndevice:\n  ip: [192.0.2.10]\n").unwrap();
+    let rules = dir.join("plug.nft");
+    let out = Command::new(filtergen_bin())
+        .arg("firewall")
+        .arg(&profile)
+        .args(["--block-country", "CN", "--geoip"])
+        .arg(&db)
+        .arg("-o")
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let set = |name: &str| -> String {
+        let start = text.find(&format!("set {name} {{")).unwrap_or_else(|| panic!("no set {name}:\n{text}"));
+        text[start..start + text[start..].find("\n\t}").unwrap()].to_string()
+    };
+    let v6 = set("plug_block_country_cn_6");
+    assert!(v6.contains("2001:db8:cafe::/48") && !v6.contains("beef"), "{v6}");
+    let v4 = set("plug_block_country_cn_4");
+    assert!(v4.contains("198.51.100.0/24"), "the database's IPv4 block joins the embedded ones");
+    assert!(v4.matches('/').count() > 1000, "the embedded CN blocks are still there");
+    assert!(text.contains("ip6 daddr @plug_block_country_cn_6"), "{text}");
+    // The real nft accepts it (check mode needs root, as CI is).
+    if running_as_root() {
+        let check = Command::new("nft").args(["-c", "-f"]).arg(&rules).output().expect("nft");
+        assert!(check.status.success(), "nft -c: {}", String::from_utf8_lossy(&check.stderr));
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }

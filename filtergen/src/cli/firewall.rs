@@ -6,15 +6,20 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::{resolve, Context};
-use crate::emit::firewall::{check, dnsmasq, generate, Action, DnsPin, Format, Options};
+use crate::emit::firewall::{check, country_blocks, dnsmasq, generate, Action, Blocklist, DnsPin, Format, Options};
 use crate::error::Error;
+use crate::report::country::Country;
+use crate::report::geoip;
 
 pub(super) const HELP: &str = "Examples:
   filtergen firewall profiles/roborock-tuya.yaml -o phonehome.nft --check && nft -f phonehome.nft
   filtergen firewall profiles/wyze-base.yaml --dns-pin 192.0.2.1 --action reject -o phonehome.nft
   filtergen firewall profiles/*.yaml --format openwrt -o 50-phonehome.nft --resolve-from day1.pcapng
+  filtergen firewall profiles/wyze-base.yaml --block-country CN -o phonehome.nft
 
-Per device (its MACs and IPs), forwarded traffic an expected rule matches is accepted, as are DHCP and DNS to the router and replies (conntrack); the rest takes --action. Host names are filled in by dnsmasq (nftset lines written beside -o). Protocols map to their well-known ports (dns, ntp, dhcp, mdns, ssdp, ...) or IP protocol (icmp, igmp); a rule with no firewall equivalent (a dissected protocol such as tuya, a raw filter, a peer MAC) exits 1 naming it, writing nothing.";
+Per device (its MACs and IPs), forwarded traffic an expected rule matches is accepted, as are DHCP and DNS to the router and replies (conntrack); the rest takes --action. Host names are filled in by dnsmasq (nftset lines written beside -o). Protocols map to their well-known ports (dns, ntp, dhcp, mdns, ssdp, ...) or IP protocol (icmp, igmp); a rule with no firewall equivalent (a dissected protocol such as tuya, a raw filter, a peer MAC) exits 1 naming it, writing nothing.
+
+--block-country keeps the device (not the rest of the network) from the blocks registered to those countries: per device, one interval set per country and IP version, checked before the expected rules and rejected (dropped with --action drop; with --action log, logged too). The embedded registry data has IPv4 blocks; add --geoip FILE.mmdb (a country database) for IPv6 blocks and that database's IPv4 blocks.";
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -32,6 +37,12 @@ pub struct Args {
     /// Seed the host-name sets with the addresses DNS answers in these captures gave.
     #[arg(long, num_args = 1.., value_name = "CAPTURE")]
     pub resolve_from: Vec<PathBuf>,
+    /// Keep the devices from the blocks registered to these countries (ISO codes, comma-separated or repeated).
+    #[arg(long, value_name = "CC", value_delimiter = ',')]
+    pub block_country: Vec<Country>,
+    /// A country database (.mmdb, MaxMind or DB-IP) whose blocks join the embedded ones (IPv6 included), for --block-country and `country` rules.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Option<PathBuf>,
     /// Write the ruleset here (atomically) instead of standard output; the dnsmasq lines go beside it as NAME.dnsmasq.conf.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -48,7 +59,9 @@ pub(super) fn run(ctx: &Context, args: Args, out: &mut dyn Write, err: &mut dyn 
     let profiles = args.profiles.iter().map(|p| ctx.load(p)).collect::<Result<Vec<_>, _>>()?;
     let profiles = &profiles[..];
     let resolved = resolve(&args.resolve_from)?;
-    let opts = Options { action: args.action, dns_pin: DnsPin::from_addrs(&args.dns_pin)?, resolved: &resolved, blocklists: Vec::new() };
+    let geoip = args.geoip.as_deref().map(geoip::Countries::open).transpose()?;
+    let blocklists = country_blocklists(&args.block_country, geoip.as_ref())?;
+    let opts = Options { action: args.action, dns_pin: DnsPin::from_addrs(&args.dns_pin)?, resolved: &resolved, blocklists, geoip: geoip.as_ref() };
     let generated = generate(profiles, args.format, &opts)?;
     let note = |e: std::io::Error| Error::io("<stderr>", e);
     for p in profiles {
@@ -89,6 +102,21 @@ pub(super) fn run(ctx: &Context, args: Args, out: &mut dyn Write, err: &mut dyn 
         writeln!(err, "filtergen: wrote {} (dnsmasq nftset lines)", path.display()).map_err(note)?;
     }
     Ok(0)
+}
+
+/// One blocklist per country (`country-cn`), so each has its own counter.
+fn country_blocklists(countries: &[Country], geoip: Option<&geoip::Countries>) -> Result<Vec<Blocklist>, Error> {
+    let mut seen = Vec::new();
+    let mut lists = Vec::new();
+    for &c in countries {
+        if seen.contains(&c) {
+            continue;
+        }
+        seen.push(c);
+        let name = format!("country-{}", c.as_str().to_ascii_lowercase()).parse().map_err(Error::Usage)?;
+        lists.push(Blocklist { name, nets: country_blocks(&[c], geoip) });
+    }
+    Ok(lists)
 }
 
 /// `rules.nft` → `rules.dnsmasq.conf`, in the same folder.

@@ -6,7 +6,6 @@
 
 pub(crate) mod command;
 pub(crate) mod firewall;
-pub(crate) mod geoblock;
 pub(crate) mod mud;
 pub(crate) mod script;
 pub(crate) mod shell;

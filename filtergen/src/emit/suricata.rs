@@ -302,6 +302,12 @@ impl<'a> ProfileRules<'a> {
             warnings.push(format!("{label}: Suricata signatures cannot match MAC addresses; rule left out"));
             return None;
         }
+        if !rule.country.is_empty() {
+            warnings.push(format!(
+                "{label}: `country` is not translated (Suricata's geoip keyword needs a GeoIP2 database in suricata.yaml); rule left out"
+            ));
+            return None;
+        }
         if rule.has_ports() && !rule.protocols.is_empty() {
             warnings.push(format!("{label}: ports together with protocols are not translated; rule left out"));
             return None;
@@ -558,9 +564,10 @@ mod tests {
 
     #[test]
     fn what_suricata_cannot_see_is_said() {
-        let p = profile("name: m\ndevice: {ip: [192.0.2.9]}\nignore:\n  - mac: [18:c0:4d:3b:66:d2]\n  - filter: ip.ttl == 1\n  - protocols: [nosuchproto]\n");
+        let p = profile("name: m\ndevice: {ip: [192.0.2.9]}\nignore:\n  - mac: [18:c0:4d:3b:66:d2]\n  - filter: ip.ttl == 1\n  - protocols: [nosuchproto]\n  - country: [CN]\n");
         let g = generate(&[p], &Options::default()).unwrap();
-        assert_eq!(g.warnings.len(), 3, "{:?}", g.warnings);
+        assert_eq!(g.warnings.len(), 4, "{:?}", g.warnings);
+        assert!(g.warnings[3].contains("`country` is not translated"), "{:?}", g.warnings);
         let no_ip = profile("name: n\ndevice: {mac: [64:90:c1]}\n");
         assert!(matches!(generate(&[no_ip], &Options::default()), Err(Error::NoEquivalent(_))));
     }

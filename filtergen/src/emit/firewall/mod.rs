@@ -14,7 +14,7 @@ pub(crate) mod plan;
 
 use crate::error::Error;
 use crate::profile::rules::Profile;
-pub(crate) use plan::{Action, DnsPin, Options, Plan};
+pub(crate) use plan::{country_blocks, Action, Blocklist, DnsPin, Options, Plan};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

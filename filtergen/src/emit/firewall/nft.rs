@@ -165,7 +165,17 @@ fn device_rules(plan: &Plan, d: &DevicePlan, p: &str) -> Vec<String> {
     }
     for block in &d.blocks {
         for (set, family) in &block.sets {
-            for verdict in verdicts(plan.action, &d.profile.0, &block.label) {
+            if plan.action == Action::Log {
+                // Logged (rate-limited, no verdict), then blocked below.
+                rules.push(format!(
+                    "{} daddr @{p}{set} limit rate 10/second burst 20 packets log prefix \"phonehome {} {}: \" comment \"{}\"",
+                    ip_keyword(*family),
+                    d.profile.0,
+                    block.label,
+                    block.label
+                ));
+            }
+            for verdict in verdicts(plan.action.blocking(), &d.profile.0, &block.label) {
                 rules.push(format!("{} daddr @{p}{set} {verdict}", ip_keyword(*family)));
             }
         }
@@ -194,6 +204,9 @@ fn accept(a: &Accept, p: &str) -> String {
     let mut parts = Vec::new();
     if let Dest::Set(name, family) = &a.dest {
         parts.push(format!("{} daddr @{p}{name}", ip_keyword(*family)));
+        if let Some(within) = &a.within {
+            parts.push(format!("{} daddr @{p}{within}", ip_keyword(*family)));
+        }
     }
     match &a.l4 {
         L4::Any => {}
@@ -284,6 +297,7 @@ mod tests {
             dns_pin: DnsPin::default(),
             resolved: &resolved,
             blocklists: vec![Blocklist { name: "country-xx".parse().unwrap(), nets }],
+            geoip: None,
         };
         let text = render(&build(&[profile], &opts).unwrap(), OWN_TABLE, "");
         assert!(text.contains("set cam_block_country_xx_4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 203.0.113.0/24 }"), "{text}");
@@ -292,5 +306,42 @@ mod tests {
         let ntp = text.find("comment \"expected[0] ntp\"").expect("ntp rule");
         assert!(block < ntp, "{text}");
         assert!(text.contains("meta nfproto ipv6 tcp dport 443 counter accept comment \"expected[1] web\""), "{text}");
+
+        // An audit (--action log) still blocks a blocklist, and logs it first.
+        let opts = Options { action: Action::Log, ..opts };
+        let text = render(&build(&[profile_again()], &opts).unwrap(), OWN_TABLE, "");
+        let log = text.find("ip daddr @cam_block_country_xx_4 limit rate 10/second burst 20 packets log prefix \"phonehome cam block country-xx: \"").expect("log rule");
+        let reject = text.find("ip daddr @cam_block_country_xx_4 counter reject with icmpx admin-prohibited comment \"block country-xx\"").expect("reject rule");
+        assert!(log < reject, "{text}");
+        assert!(text.contains("log prefix \"phonehome cam unexpected: \""), "unexpected traffic is still only audited:\n{text}");
+    }
+
+    #[test]
+    fn a_country_rule_accepts_only_the_countries_blocks() {
+        let profile = crate::profile::load::parse(
+            "name: cam\ndevice:\n  ip: [192.0.2.5]\nexpected:\n  - {name: eu, country: [DE], tcp: [443]}\n  - {name: aws, country: [DE], host: [3.64.0.0/12, 2001:db8::/32]}\n",
+            std::path::Path::new("cam.yaml"),
+            None,
+        )
+        .unwrap();
+        let resolved = Resolved::none();
+        let opts = Options { action: Action::Reject, dns_pin: DnsPin::default(), resolved: &resolved, blocklists: Vec::new(), geoip: None };
+        let plan = build(&[profile], &opts).unwrap();
+        let de = plan.devices[0].sets.iter().find(|s| s.name == "cam_0_eu_cc4").expect("the DE set");
+        assert!(de.interval && de.elements.len() > 100, "DE has many registered blocks");
+        let inside = de.elements[0].addr();
+        assert_eq!(crate::report::country::code(inside), Some("DE"), "{inside}");
+        let text = render(&plan, OWN_TABLE, "");
+        assert!(text.contains("ip daddr @cam_0_eu_cc4 tcp dport 443 counter accept comment \"expected[0] eu\""), "{text}");
+        // Both keys: in the rule's networks and in the country's blocks.
+        assert!(text.contains("ip daddr @cam_1_aws_net4 ip daddr @cam_1_aws_cc4 counter accept"), "{text}");
+        // No IPv6 blocks embedded: the rule accepts no IPv6 (it never widens).
+        assert!(!text.contains("ip6 daddr @cam_1_aws_net6 counter accept"), "{text}");
+        assert!(!text.contains("tcp dport 443 counter accept comment \"expected[0] eu\"\n\t\tmeta"), "{text}");
+        assert_eq!(text.matches("comment \"expected[0] eu\"").count(), 1, "{text}");
+    }
+
+    fn profile_again() -> crate::profile::rules::Profile {
+        crate::profile::load::parse("name: cam\ndevice:\n  ip: [192.0.2.5]\n", std::path::Path::new("cam.yaml"), None).unwrap()
     }
 }

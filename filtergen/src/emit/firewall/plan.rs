@@ -15,6 +15,8 @@ use ipnet::IpNet;
 use crate::error::Error;
 use crate::profile::resolve::Resolved;
 use crate::profile::rules::{HostName, MacPattern, Name, PortRange, Profile, Rule};
+use crate::report::country::{self, Country};
+use crate::report::geoip::Countries;
 
 /// What happens to a device's traffic that no expected rule allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -33,6 +35,15 @@ impl Action {
             Action::Log => "log",
             Action::Reject => "reject",
             Action::Drop => "drop",
+        }
+    }
+
+    /// What a blocklist (`--block-country`) does: it blocks whatever the
+    /// action for unexpected traffic (an audit still logs it, see nft.rs).
+    pub fn blocking(self) -> Action {
+        match self {
+            Action::Drop => Action::Drop,
+            Action::Log | Action::Reject => Action::Reject,
         }
     }
 }
@@ -186,6 +197,9 @@ pub enum Dest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accept {
     pub dest: Dest,
+    /// A second set the destination must also be in (a `country` rule's
+    /// blocks, of the destination set's IP version).
+    pub within: Option<String>,
     pub l4: L4,
     /// The expected rule it comes from, e.g. `expected[2] tuya-mqtt`.
     pub comment: String,
@@ -267,7 +281,7 @@ pub struct Plan {
 }
 
 /// The inputs of [`build`] besides the profiles.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Options<'a> {
     pub action: Action,
     pub dns_pin: DnsPin,
@@ -275,6 +289,15 @@ pub struct Options<'a> {
     pub resolved: &'a Resolved,
     /// Networks every device is kept from (per-device sets).
     pub blocklists: Vec<Blocklist>,
+    /// A `--geoip` database whose blocks join the embedded ones for `country` rules.
+    pub geoip: Option<&'a Countries>,
+}
+
+/// The blocks registered to `countries`: the embedded (IPv4) data, plus a
+/// `--geoip` database's of both versions.
+pub fn country_blocks(countries: &[Country], geoip: Option<&Countries>) -> Vec<IpNet> {
+    let extra: Vec<IpNet> = geoip.map(|db| countries.iter().flat_map(|&c| db.blocks(c)).collect()).unwrap_or_default();
+    country::blocks(countries, &extra)
 }
 
 /// Builds the plan; a rule with no firewall equivalent is an
@@ -304,7 +327,7 @@ pub fn build(profiles: &[Profile], opts: &Options) -> Result<Plan, Error> {
             add_block(&mut plan, list);
         }
         for (i, rule) in profile.expected.iter().enumerate() {
-            add_rule(&mut plan, i, rule, opts.resolved)?;
+            add_rule(&mut plan, i, rule, opts)?;
         }
         devices.push(plan);
     }
@@ -326,7 +349,8 @@ fn add_block(plan: &mut DevicePlan, list: &Blocklist) {
     plan.blocks.push(Block { label: format!("block {}", list.name), sets });
 }
 
-fn add_rule(plan: &mut DevicePlan, index: usize, rule: &Rule, resolved: &Resolved) -> Result<(), Error> {
+fn add_rule(plan: &mut DevicePlan, index: usize, rule: &Rule, opts: &Options) -> Result<(), Error> {
+    let resolved = opts.resolved;
     let no_equivalent = |what: String| Error::NoEquivalent(format!("rule {}: {what} has no firewall equivalent", rule.label()));
     if let Some(filter) = &rule.filter {
         return Err(no_equivalent(format!("display filter {:?}", filter.0)));
@@ -392,14 +416,41 @@ fn add_rule(plan: &mut DevicePlan, index: usize, rule: &Rule, resolved: &Resolve
         let v4_set = set_names.pop().expect("two sets");
         plan.feeds.push(NameFeed { names, v4_set, v6_set });
     }
-    for dest in &dests {
+    // `country`: the destination must also be in the countries' blocks. An
+    // IP version with no blocks (the embedded data has IPv4 only) accepts nothing.
+    let mut within: Vec<(Family, String)> = Vec::new();
+    if !rule.country.is_empty() {
+        let blocks = country_blocks(&rule.country, opts.geoip);
+        for family in [Family::V4, Family::V6] {
+            let nets: Vec<IpNet> = blocks.iter().filter(|n| Family::of_net(n) == family).copied().collect();
+            if !nets.is_empty() {
+                let name = format!("{base}_cc{}", family.suffix());
+                plan.sets.push(AddrSet { name: name.clone(), family, interval: true, elements: nets });
+                within.push((family, name));
+            }
+        }
+    }
+    let targets: Vec<(Dest, Option<String>)> = if rule.country.is_empty() {
+        dests.into_iter().map(|d| (d, None)).collect()
+    } else {
+        dests
+            .into_iter()
+            .flat_map(|d| match d {
+                Dest::Any => within.iter().map(|(f, n)| (Dest::Set(n.clone(), *f), None)).collect::<Vec<_>>(),
+                Dest::Set(name, f) => {
+                    within.iter().filter(|(wf, _)| *wf == f).map(|(_, w)| (Dest::Set(name.clone(), f), Some(w.clone()))).collect()
+                }
+            })
+            .collect()
+    };
+    for (dest, within) in &targets {
         for l4 in &l4 {
             let fits = match dest {
                 Dest::Any => true,
                 Dest::Set(_, family) => l4.fits(*family),
             };
             if fits {
-                plan.accepts.push(Accept { dest: dest.clone(), l4: l4.clone(), comment: label.clone() });
+                plan.accepts.push(Accept { dest: dest.clone(), within: within.clone(), l4: l4.clone(), comment: label.clone() });
             }
         }
     }
