@@ -17,7 +17,7 @@ SHARED_CAPTURES := ../shared/captures
 VENV := .venv
 
 .PHONY: help deps build install install-system uninstall samples demo test venv \
-        check-wireshark deb debs check-deb check-suricata bench bench-plugin bench-suricata bench-report bench-run fuzz fuzz-plugin clean
+        check-wireshark deb debs check-deb check-suricata bench bench-plugin bench-suricata bench-report bench-run bench-watch fuzz fuzz-plugin clean
 
 help:
 	@echo "make demo                 deps, build, install the plugin, dissect the sample captures, generate filters"
@@ -33,7 +33,8 @@ help:
 	@echo "make debs                 the packages for 4.0, 4.4 and 4.6"
 	@echo "make check-deb            install, use and remove each package in target/debian/ in a fresh chroot"
 	@echo "make check-suricata       filtergen suricata and report --eve against real Suricata (SURICATA_SUITE=trixie: 7, sid: 8; chroot in target/)"
-	@echo "make bench                benchmarks (bench-plugin, bench-report, bench-run): ratios measured side by side"
+	@echo "make bench                benchmarks (bench-plugin, bench-report, bench-run, bench-watch): ratios measured side by side"
+	@echo "make bench-watch          packets/s filtergen watch keeps up with before dumpcap drops (root: veth in a namespace)"
 	@echo "make fuzz                 cargo fuzz on every parser target (FUZZ_SECONDS=60 each, FUZZ_JOBS=1 at a time)"
 	@echo "make fuzz-plugin          mutated sample captures through tshark with the plugin and all keys"
 
@@ -74,7 +75,7 @@ test: deps venv install
 
 # Benchmarks print ratios measured side by side in one run; run them on a
 # quiet machine. bench-run compares with tshark on a 1 GB set (about 30 min).
-bench: bench-plugin bench-report bench-run
+bench: bench-plugin bench-report bench-run bench-watch
 
 bench-plugin: install
 	scripts/bench-plugin.sh
@@ -84,6 +85,9 @@ bench-report: install
 
 bench-run: build
 	scripts/bench-run.sh
+
+bench-watch: build
+	scripts/bench-watch.sh
 
 # Fuzzing (libFuzzer through cargo fuzz, on the stable toolchain).
 FUZZ_SECONDS ?= 60

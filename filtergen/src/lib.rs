@@ -12,7 +12,8 @@
 //! - `run`: filtering captures into NAME.MODE.pcapng;
 //! - `tshark`: the one place tshark is started and its fields read;
 //! - `report`: observations, the report model and its renderings, `learn`;
-//! - `emit`: outputs for other tools (commands, scripts, Wireshark profiles, MUD).
+//! - `emit`: outputs for other tools (commands, scripts, Wireshark profiles, MUD);
+//! - `watch`: a long dumpcap ring capture analysed file by file, with alerts.
 
 mod atomic;
 mod cli;
@@ -26,6 +27,7 @@ mod profile;
 mod report;
 mod run;
 mod tshark;
+mod watch;
 
 pub use cli::{run, Cli};
 pub use error::Error;

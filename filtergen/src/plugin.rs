@@ -22,7 +22,7 @@ fn abbrev(table: &'static [FieldSpec], field: impl Into<u32>) -> &'static str {
 
 /// The plugin fields a report reads: the ids and kinds of message the IoT
 /// dissectors decode.
-pub(crate) fn report_fields() -> [&'static str; 11] {
+pub(crate) fn report_fields() -> [&'static str; 12] {
     [
         abbrev(tuya::FIELDS, tuya::Field::GwId),
         abbrev(tuya::FIELDS, tuya::Field::DevId),
@@ -31,10 +31,26 @@ pub(crate) fn report_fields() -> [&'static str; 11] {
         abbrev(tuya::FIELDS, tuya::Field::Cmd),
         abbrev(miio::FIELDS, miio::Field::DeviceId),
         abbrev(miio::FIELDS, miio::Field::Method),
+        // A token given away in a hello reply (`watch` alerts on it).
+        leaked_token_field(),
         abbrev(iotc::FIELDS, iotc::Field::Uid),
         abbrev(iotc::FIELDS, iotc::Field::Opcode),
         abbrev(pppp::FIELDS, pppp::Field::Uid),
         abbrev(pppp::FIELDS, pppp::Field::Type),
+    ]
+}
+
+/// The field of a miIO token given away in a hello reply.
+pub(crate) fn leaked_token_field() -> &'static str {
+    abbrev(miio::FIELDS, miio::Field::Token)
+}
+
+/// (protocol, field) of the peer-to-peer ids (Kalay/IOTC and PPPP UIDs)
+/// that let anyone who has them reach the camera through the vendor's servers.
+pub(crate) fn uid_fields() -> [(&'static str, &'static str); 2] {
+    [
+        (phonehome::Dissector::spec(&iotc::IOTC).filter_name, abbrev(iotc::FIELDS, iotc::Field::Uid)),
+        (phonehome::Dissector::spec(&pppp::PPPP).filter_name, abbrev(pppp::FIELDS, pppp::Field::Uid)),
     ]
 }
 

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::netns::{net, sh};
 use common::run;
 
 const DEVICE_MAC: &str = "02:00:00:00:00:10";
@@ -81,18 +82,6 @@ fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) ->
     })
     .join()
     .expect("namespace thread")
-}
-
-/// `--net=` for nsenter. Not `ip -n`/`ip netns exec`: they remount /sys,
-/// which fails in a chroot (where / is not a mount point).
-fn net(ns: &str) -> String {
-    format!("--net=/var/run/netns/{ns}")
-}
-
-fn sh(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The test network; dropping it stops its processes and deletes its namespaces.

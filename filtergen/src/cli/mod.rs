@@ -27,6 +27,7 @@ mod report;
 mod run;
 mod script;
 mod suricata;
+mod watch;
 
 const EXIT_CODES: &str = "Exit codes: 0 ok, 1 findings or a failed compile (no BPF equivalent, a filter tshark/libpcap rejects), 2 usage or input error.";
 
@@ -102,6 +103,9 @@ pub enum Cmd {
     /// Turn profiles into router rules (nftables, OpenWrt fw4) and dnsmasq nftset lines: expected traffic passes, the rest is logged, rejected or dropped.
     #[command(after_help = firewall::HELP)]
     Firewall(firewall::Args),
+    /// Capture for hours or months with dumpcap into a bounded ring, and alert the moment a device does something new.
+    #[command(after_help = watch::HELP)]
+    Watch(watch::Args),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  filtergen completions bash > /etc/bash_completion.d/filtergen")]
     Completions { shell: clap_complete::Shell },
@@ -141,6 +145,7 @@ fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) ->
         Cmd::Run(args) => run::run(ctx, args, out, err),
         Cmd::Suricata(args) => suricata::run(ctx, args, out, err),
         Cmd::Firewall(args) => firewall::run(ctx, args, out, err),
+        Cmd::Watch(args) => watch::run(ctx, args, out, err),
         Cmd::Tshark { args } => crate::tshark::run_with_plugin(&args),
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "filtergen", out);

@@ -140,7 +140,7 @@ fn run_eve(
 }
 
 /// The footer's word on where countries come from.
-fn country_source(databases: &[PathBuf]) -> String {
+pub(super) fn country_source(databases: &[PathBuf]) -> String {
     if databases.is_empty() {
         return country::SOURCE.to_string();
     }

@@ -318,6 +318,8 @@ fn field_text(kind: Kind, base: Base, value: &Value, bytes: &[u8]) -> Option<Str
                 };
                 Some(uint(v))
             }
+            // As tshark prints byte fields: hex digits, no separators.
+            Kind::Bytes => Some(bytes.iter().map(|b| format!("{b:02x}")).collect()),
             _ => None,
         },
         _ => None,

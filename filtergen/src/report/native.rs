@@ -139,9 +139,13 @@ impl Indices {
     }
 }
 
+/// Called with each packet's frame number (1-based), header view and row.
+pub type Hook<'h> = &'h mut dyn FnMut(u32, &PacketView, &[Option<&str>]);
+
 /// The pass over one capture.
-struct Pass<'a> {
+struct Pass<'a, 'h> {
     device: &'a DeviceMatch,
+    hook: Option<Hook<'h>>,
     observations: Observations,
     row: Row,
     at: Indices,
@@ -177,9 +181,16 @@ pub enum Outcome {
 /// Observes one capture natively. A damaged capture is not an `Err`: its
 /// problem comes back with the observations of the packets before it.
 pub fn observe(path: &Path, device: &DeviceMatch) -> Result<Outcome, Error> {
+    observe_with(path, device, None)
+}
+
+/// [`observe`], showing every packet to `hook` as it goes (to find the
+/// frame that carried something).
+pub fn observe_with(path: &Path, device: &DeviceMatch, hook: Option<Hook>) -> Result<Outcome, Error> {
     assert!(names().len() <= MAX_FIELDS, "the pass has more fields than MAX_FIELDS");
     let mut pass = Pass {
         device,
+        hook,
         observations: Observations::default(),
         row: Row { values: vec![String::new(); names().len()] },
         at: Indices::new(),
@@ -225,7 +236,7 @@ fn resolution(options: &[InterfaceDescriptionOption]) -> u32 {
         .unwrap_or(6)
 }
 
-impl Pass<'_> {
+impl Pass<'_, '_> {
     fn packet(&mut self, interface: u32, linktype: DataLink, timestamp: u64, original_len: u32, data: &[u8]) {
         self.frame += 1;
         let digits = self.resolutions.get(interface as usize).copied().unwrap_or(6);
@@ -258,7 +269,11 @@ impl Pass<'_> {
                 *v = Some(text.as_str());
             }
         }
-        self.observations.add_view(self.device, &view, &values[..self.row.values.len()]);
+        let values = &values[..self.row.values.len()];
+        self.observations.add_view(self.device, &view, values);
+        if let Some(hook) = self.hook.as_mut() {
+            hook(self.frame, &view, values);
+        }
         self.layers = layers;
     }
 

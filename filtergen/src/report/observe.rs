@@ -137,7 +137,7 @@ impl DeviceMatch {
         profile.device.as_ref().map(|d| DeviceMatch { macs: d.mac.clone(), ips: d.ip.clone() })
     }
 
-    fn is_device(&self, mac: Option<[u8; 6]>, ip: Option<IpAddr>) -> bool {
+    pub fn is_device(&self, mac: Option<[u8; 6]>, ip: Option<IpAddr>) -> bool {
         mac.is_some_and(|m| self.macs.iter().any(|p| m.starts_with(&p.0))) || ip.is_some_and(|a| self.ips.contains(&a))
     }
 }
