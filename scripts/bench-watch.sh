@@ -23,7 +23,7 @@ work=$(mktemp -d /tmp/phonehome-bench-watch.XXXXXX)
 ns=phbw$$
 cleanup() {
     ip netns del "$ns" 2>/dev/null || true
-    rm -rf "$work"
+    [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 target/release/phonehome-samples "$work/samples" >/dev/null
@@ -36,24 +36,53 @@ for dev in cap0 rep0; do
     in_ns ip link set "$dev" up
 done
 
-printf '%-10s %-12s %-12s %-10s %-12s %-8s\n' "asked pps" "sent pps" "received" "dropped" "in report" "missed"
+filter=$(target/release/filtergen bpf profiles/roborock-tuya.yaml --mode device)
+
+# replay PPS: sends PPS*seconds packets; prints the rate tcpreplay reached.
+replay() {
+    in_ns tcpreplay -i rep0 --pps "$1" --loop 0 --limit "$(($1 * seconds))" "${caps[@]}" 2>&1 \
+        | awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i ~ /pps/) { print int($(i - 1)); exit } }'
+}
+
+# wait_ring DIR: until dumpcap has opened its first ring file (at most 10 s).
+wait_ring() {
+    for _ in $(seq 100); do compgen -G "$1/*.pcapng" >/dev/null && return; sleep 0.1; done
+}
+
+# alone PPS: the same dumpcap ring without watch; prints its dropped count.
+alone() {
+    local dir="$work/alone-$1"
+    mkdir -p "$dir"
+    nsenter --net="/var/run/netns/$ns" dumpcap -q -i cap0 -f "$filter" -b files:6 -b duration:2 -w "$dir/alone.pcapng" 2>"$work/alone-$1.err" &
+    local pid=$!
+    wait_ring "$dir"
+    replay "$1" >/dev/null
+    sleep 1
+    kill -TERM "$pid"
+    wait "$pid" || true
+    sed -n "s|^Packets received/dropped on interface '[^']*': [0-9]*/\([0-9]*\).*|\1|p" "$work/alone-$1.err"
+    rm -rf "$dir"
+}
+
+printf '%-10s %-10s %-10s %-9s %-10s %-7s %s\n' "asked pps" "sent pps" "received" "dropped" "in report" "missed" "dumpcap alone: dropped"
 best=0
 for pps in $rates; do
     dir="$work/ring-$pps"
     limit=$((pps * seconds))
-    in_ns target/release/filtergen watch profiles/roborock-tuya.yaml -i cap0 --dir "$dir" --ring 6:2 \
+    # nsenter, not the in_ns function: & on a function forks a subshell, and $! would be its pid.
+    nsenter --net="/var/run/netns/$ns" target/release/filtergen watch profiles/roborock-tuya.yaml -i cap0 --dir "$dir" --ring 6:2 \
         >"$work/alerts-$pps" 2>"$work/stderr-$pps" &
     watch_pid=$!
-    for _ in $(seq 100); do compgen -G "$dir/watch_*.pcapng" >/dev/null && break; sleep 0.1; done
-    sent=$(in_ns tcpreplay -i rep0 --pps "$pps" --loop 0 --limit "$limit" "${caps[@]}" 2>&1 \
-        | awk '/Rated:/ { for (i = 1; i <= NF; i++) if ($i ~ /pps/) { print int($(i - 1)); exit } }')
+    wait_ring "$dir"
+    sent=$(replay "$pps")
     sleep 3
     kill -TERM "$watch_pid"
     wait "$watch_pid" || true
-    read -r received dropped < <(sed -n 's/.*dumpcap received \([0-9]*\) packets, dropped \([0-9]*\).*/\1 \2/p' "$work/stderr-$pps")
-    reported=$(grep -o '"device_packets": *[0-9]*' "$dir/roborock-tuya.report.json" | grep -o '[0-9]*$')
-    missed=$(grep -o 'ring files were rotated away[^"]*' "$dir/roborock-tuya.report.json" | head -1 | wc -l)
-    printf '%-10s %-12s %-12s %-10s %-12s %-8s\n' "$pps" "${sent:-?}" "${received:-?}" "${dropped:-?}" "${reported:-?}" "$missed"
+    read -r received dropped < <(sed -n 's/.*dumpcap received \([0-9]*\) packets, dropped \([0-9]*\).*/\1 \2/p' "$work/stderr-$pps") || true
+    reported=$(grep -o '"device_packets": *[0-9]*' "$dir/roborock-tuya.report.json" | grep -o '[0-9]*$' || echo 0)
+    missed=$(grep -o '[0-9]* ring files were rotated away' "$dir/roborock-tuya.report.json" | grep -o '^[0-9]*' || echo 0)
+    printf '%-10s %-10s %-10s %-9s %-10s %-7s %s\n' "$pps" "${sent:-?}" "${received:-?}" "${dropped:-?}" "${reported:-?}" "$missed" "$(alone "$pps")"
+    rm -rf "$dir"
     if [ "${dropped:-1}" = 0 ] && [ "$missed" = 0 ] && [ "${reported:-0}" -ge "$limit" ]; then
         best=${sent:-$pps}
     else

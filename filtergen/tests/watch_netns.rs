@@ -5,8 +5,8 @@
 //! of the first packet showing it; nothing fires for expected traffic; the
 //! final report equals `filtergen report` on the files afterwards; SIGTERM
 //! mid-file loses nothing; the ring stays bounded in files and memory; an
-//! unknown interface and a read-only directory are refused before anything
-//! starts. The namespace, processes and mounts go even when a check fails.
+//! unknown interface, a read-only directory, a filter the interface rejects
+//! and a missing capture permission are refused before anything starts. The namespace, processes and mounts go even when a check fails.
 //!
 //! Needs root, dumpcap and tcpreplay. Outside CI a run without them says it
 //! skipped; with `CI` set it fails instead.
@@ -149,9 +149,13 @@ impl Watcher {
     }
 
     /// Waits (bounded) until dumpcap has opened its first ring file.
-    fn wait_for_ring(&self, dir: &Path) {
+    fn wait_for_ring(&mut self, dir: &Path) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while ring_files(dir).is_empty() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new)).join().unwrap();
+                panic!("filtergen watch ended ({status}) before dumpcap opened a ring file:\n{stderr}");
+            }
             assert!(Instant::now() < deadline, "dumpcap opened no ring file in {} within 10 s", dir.display());
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -245,7 +249,7 @@ fn watch_alerts_once_with_evidence_and_reports_like_report() {
     let alerts = tmp.path().join("alerts.jsonl");
     let dir_s = dir.to_string_lossy().into_owned();
     let alerts_s = alerts.to_string_lossy().into_owned();
-    let watcher = Watcher::start(&ns, &[&profile, "-i", "cap0", "--dir", &dir_s, "--ring", "50:2", "--alerts", &alerts_s, "--report-every", "1s"]);
+    let mut watcher = Watcher::start(&ns, &[&profile, "-i", "cap0", "--dir", &dir_s, "--ring", "50:2", "--alerts", &alerts_s, "--report-every", "1s"]);
     watcher.wait_for_ring(&dir);
     replay(&ns, &capture, &[]);
     // SIGTERM while the last packets are in the open ring file.
@@ -325,7 +329,7 @@ fn ring_stays_bounded_in_files_and_memory() {
     scenario().write(&capture).unwrap();
     let dir = tmp.path().join("ring");
     let dir_s = dir.to_string_lossy().into_owned();
-    let watcher = Watcher::start(&ns, &[&profile, "-i", "cap0", "--dir", &dir_s, "--ring", "3:1"]);
+    let mut watcher = Watcher::start(&ns, &[&profile, "-i", "cap0", "--dir", &dir_s, "--ring", "3:1"]);
     watcher.wait_for_ring(&dir);
     std::thread::sleep(Duration::from_millis(1500));
     let rss_start = watcher.rss_kib();
@@ -354,8 +358,13 @@ fn ring_stays_bounded_in_files_and_memory() {
     eprintln!("watch RSS: {rss_start} KiB at the start, {rss_end} KiB after the replay");
 }
 
+/// `filtergen watch ARGS` in the namespace, to its end.
+fn watch_in(ns: &Namespace, args: &[&str]) -> (i32, String, String) {
+    common::decode(Command::new("nsenter").arg(net(&ns.name)).arg(env!("CARGO_BIN_EXE_filtergen")).arg("watch").args(args).output().unwrap())
+}
+
 #[test]
-fn unknown_interface_and_read_only_directory_are_refused() {
+fn unknown_interface_read_only_directory_rejected_filter_and_no_permission_are_refused() {
     if !may_run() {
         return;
     }
@@ -364,13 +373,33 @@ fn unknown_interface_and_read_only_directory_are_refused() {
     let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
     let dir = tmp.path().join("ring");
     let dir_s = dir.to_string_lossy().into_owned();
-    let (code, _, err) = common::decode(Command::new("nsenter").arg(net(&ns.name)).arg(env!("CARGO_BIN_EXE_filtergen")).args(["watch", &profile, "-i", "nosuch0", "--dir", &dir_s]).output().unwrap());
+    let (code, _, err) = watch_in(&ns, &[&profile, "-i", "nosuch0", "--dir", &dir_s]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown interface \"nosuch0\"") && err.contains("cap0"), "{err}");
     assert!(!dir.exists(), "a refused watch created its directory");
+    // An interface whose link type has no Ethernet addresses rejects the device filter.
+    sh(&["nsenter", &net(&ns.name), "ip", "tuntap", "add", "dev", "tun0", "mode", "tun"]);
+    sh(&["nsenter", &net(&ns.name), "ip", "link", "set", "tun0", "up"]);
+    let (code, _, err) = watch_in(&ns, &[&profile, "-i", "tun0", "--dir", &dir_s]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("interface tun0 rejects the capture filter") && err.contains("ethernet addresses supported only"), "{err}");
+    // No capture permission (nobody, and dumpcap without capabilities): say how to grant it.
+    let open = tmp.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    for (path, mode) in [(tmp.path(), 0o755), (open.as_path(), 0o777)] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    }
+    let caps = Command::new("getcap").arg(sh(&["sh", "-c", "command -v dumpcap"]).trim()).output().map(|o| o.stdout).unwrap_or_default();
+    if caps.is_empty() {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(net(&ns.name)).args(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]).arg(env!("CARGO_BIN_EXE_filtergen"));
+        let (code, _, err) = common::decode(cmd.args(["watch", &profile, "-i", "cap0", "--dir", &open.join("w").to_string_lossy()]).output().unwrap());
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("no permission to capture on cap0") && err.contains("setcap cap_net_raw,cap_net_admin=eip"), "{err}");
+    }
     let ro = common::netns::ReadOnly::mount(&tmp.path().join("ro"));
     let inside = ro.path.join("ring").to_string_lossy().into_owned();
-    let (code, _, err) = common::decode(Command::new("nsenter").arg(net(&ns.name)).arg(env!("CARGO_BIN_EXE_filtergen")).args(["watch", &profile, "-i", "cap0", "--dir", &inside]).output().unwrap());
+    let (code, _, err) = watch_in(&ns, &[&profile, "-i", "cap0", "--dir", &inside]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is not writable") && err.contains("Read-only file system"), "{err}");
 }

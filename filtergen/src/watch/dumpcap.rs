@@ -101,18 +101,25 @@ fn compiles(plan: &Plan) -> Result<(), Error> {
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::Tool { tool: DUMPCAP.into(), reason: format!("{e} (install Wireshark's dumpcap: apt-get install wireshark-common)") })?;
-    if out.status.success() {
+    // dumpcap -d exits 0 even when it rejects the filter: the compiled
+    // program on stdout (`(006) ret      #262144` lines) is the success.
+    let program = String::from_utf8_lossy(&out.stdout).lines().any(|l| l.split_whitespace().nth(1) == Some("ret"));
+    if out.status.success() && program {
         return Ok(());
     }
-    let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    let lower = said.to_lowercase();
+    let said = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = said.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("Capturing on")).collect();
+    let all = said.join(" ");
+    let lower = all.to_lowercase();
     if lower.contains("permission") || lower.contains("not permitted") {
+        // dumpcap's first line; its advice follows in ours.
+        let said = said.first().copied().unwrap_or_default();
         return Err(Error::Usage(format!(
             "no permission to capture on {}: {said}\n  grant it with: sudo usermod -aG wireshark $USER (then log in again), or sudo setcap cap_net_raw,cap_net_admin=eip $(command -v dumpcap)",
             plan.interface
         )));
     }
-    Err(Error::Usage(format!("interface {} rejects the capture filter {:?}: {said}", plan.interface, plan.filter)))
+    Err(Error::Usage(format!("interface {} rejects the capture filter: {all}", plan.interface)))
 }
 
 /// What dumpcap reported.

@@ -3,7 +3,7 @@
 //! how to recognise a packet that shows each one (to name its frame).
 //! A fact is new when none of its keys was alerted before.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -123,11 +123,18 @@ pub fn new_facts(report: &Report, known: &HashSet<String>) -> Vec<Fact> {
             }
         }
     }
-    for c in report.countries.iter().filter(|c| c.public && c.country != "unknown") {
-        let keys = vec![format!("country {}", c.country)];
+    // Countries of the endpoints not ignored (ignored traffic is noise the profile chose not to see).
+    let mut countries: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for e in report.endpoints.iter().filter(|e| e.status != "ignored") {
+        for c in e.country.iter().flat_map(|c| c.split(", ")) {
+            countries.entry(c).or_default().push(e.label());
+        }
+    }
+    for (code, labels) in countries {
+        let keys = vec![format!("country {code}")];
         if fresh(&keys) {
-            let what = format!("first traffic to {} ({})", c.country, c.endpoints.join(", "));
-            facts.push(Fact { kind: Kind::NewCountry, what, keys, evidence: Evidence::Country(c.country.clone()) });
+            let what = format!("first traffic to {code} ({})", labels.join(", "));
+            facts.push(Fact { kind: Kind::NewCountry, what, keys, evidence: Evidence::Country(code.to_string()) });
         }
     }
     facts
@@ -233,5 +240,54 @@ impl Evidence {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::UtcOffset;
+    use crate::report::country::Embedded;
+    use crate::report::model::{build, Inputs};
+    use crate::report::observe::{EndpointKey, Flow, Observations, Remote};
+
+    fn flow(obs: &mut Observations, addr: &str, transport: &str, port: u16, bursts: &[f64]) {
+        let key = EndpointKey { remote: Remote::Ip(addr.parse().unwrap()), transport: transport.into(), port: Some(port), device_serves: false };
+        let flow = Flow { packets: [bursts.len() as u64, 0], bytes: [100, 0], first: bursts[0], last: *bursts.last().unwrap(), bursts: bursts.to_vec(), ..Flow::default() };
+        obs.flows.insert(key, flow);
+    }
+
+    #[test]
+    fn facts_of_a_report_once_each() {
+        let profile = crate::profile::load::parse(
+            "name: t\ndevice: {ip: [192.0.2.10]}\nexpected:\n  - name: mqtt\n    host: [3.67.242.33]\n    tcp: [8883]\n",
+            std::path::Path::new("t.yaml"),
+            None,
+        )
+        .unwrap();
+        let mut obs = Observations::default();
+        flow(&mut obs, "3.67.242.33", "tcp", 8883, &[0.0, 10.0, 20.0, 30.0]);
+        flow(&mut obs, "114.114.114.114", "udp", 53, &[5.0]);
+        flow(&mut obs, "192.0.2.40", "udp", 9999, &[0.0, 10.0, 20.0, 30.0, 40.0]);
+        let name = obs.dns.entry("example.test".into()).or_default();
+        name.asked.push(5.0);
+        name.resolvers.insert("114.114.114.114".parse().unwrap(), 1);
+        let report = build(Inputs { profile: &profile, observations: &obs, captures: vec![], plugin: true, notes: vec![], offset: UtcOffset(0), geo: &Embedded, country_source: String::new() });
+        let mut known = HashSet::new();
+        let facts = new_facts(&report, &known);
+        let said = |kind: Kind, start: &str| facts.iter().filter(|f| f.kind == kind && f.what.starts_with(start)).count();
+        assert_eq!(said(Kind::UnexpectedEndpoint, "114.114.114.114 udp/53"), 1, "{facts:#?}");
+        assert_eq!(said(Kind::UnexpectedEndpoint, "192.0.2.40 udp/9999"), 1, "{facts:#?}");
+        assert!(facts.iter().any(|f| f.kind == Kind::Periodic && f.what.starts_with("192.0.2.40 udp/9999 outbound") && f.what.contains("every 10 s")), "{facts:#?}");
+        assert_eq!(said(Kind::NonLocalResolver, "asked resolver 114.114.114.114 (CN)"), 1, "{facts:#?}");
+        assert_eq!(said(Kind::NewCountry, "first traffic to CN (114.114.114.114)"), 1, "{facts:#?}");
+        // The expected broker: its country, nothing else.
+        assert!(!facts.iter().any(|f| f.kind != Kind::NewCountry && f.what.contains("3.67.242.33")), "{facts:#?}");
+        assert_eq!(facts.iter().filter(|f| f.kind == Kind::NewCountry).count(), 2, "{facts:#?}");
+        assert_eq!(facts.len(), 6, "{facts:#?}");
+        for f in facts {
+            known.extend(f.keys);
+        }
+        assert!(new_facts(&report, &known).is_empty());
     }
 }

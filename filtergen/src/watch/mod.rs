@@ -148,6 +148,11 @@ pub fn run(w: &Watch, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, E
     Ok(1)
 }
 
+/// A ring file dumpcap deleted (the ring turned over) before it was read.
+fn rotated_away(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
 fn report_path(dir: &Path, profile: &Profile, ext: &str) -> PathBuf {
     dir.join(format!("{}.report.{ext}", profile.name))
 }
@@ -164,12 +169,17 @@ impl Running<'_> {
         let mut pending: Vec<Alert> = Vec::new();
         let mut packets = 0;
         for i in 0..self.devices.len() {
-            let file_obs = match native::observe(file, &self.devices[i].matcher)? {
-                Outcome::Observed(obs, problem) => {
+            let file_obs = match native::observe(file, &self.devices[i].matcher) {
+                Err(e) if rotated_away(&e) => {
+                    self.missed.push(name);
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+                Ok(Outcome::Observed(obs, problem)) => {
                     self.devices[i].problems.extend(problem);
                     obs
                 }
-                Outcome::Foreign(linktype) => {
+                Ok(Outcome::Foreign(linktype)) => {
                     return Err(Error::Usage(format!("{}: link type {linktype:?}: watch reads Ethernet captures (choose an Ethernet interface)", file.display())));
                 }
             };
@@ -186,9 +196,19 @@ impl Running<'_> {
         let mut at = file.to_path_buf();
         if !pending.is_empty() {
             let kept = self.w.plan.dir.join(EVIDENCE).join(&name);
-            std::fs::rename(file, &kept).map_err(|e| Error::io(file, e))?;
-            self.evidence += 1;
-            at = kept;
+            match std::fs::rename(file, &kept) {
+                Ok(()) => {
+                    self.evidence += 1;
+                    at = kept;
+                }
+                // dumpcap's rotation was faster: the alerts stand, the file is gone.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    for alert in &mut pending {
+                        alert.file = format!("{name} (rotated away before it could be kept)");
+                    }
+                }
+                Err(e) => return Err(Error::io(file, e)),
+            }
         }
         self.files.push(at);
         for alert in &pending {
@@ -222,7 +242,12 @@ impl Running<'_> {
                 }
             }
         };
-        native::observe_with(file, &matcher, Some(&mut hook))?;
+        match native::observe_with(file, &matcher, Some(&mut hook)) {
+            // Rotated away since the first pass: the facts stand, without frames.
+            Err(e) if rotated_away(&e) => {}
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
         let device = device_text(d.profile);
         let profile = d.profile.name.to_string();
         let d = &mut self.devices[i];
