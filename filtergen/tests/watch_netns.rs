@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::netns::{net, sh, Namespace};
+use common::netns::{net, sh, Namespace, Tmpfs};
 use phonehome::miio::frame as miio;
 use phonehome::pppp::message as pppp;
 use phonehome_samples::seed004::dns_message;
@@ -397,9 +397,47 @@ fn unknown_interface_read_only_directory_rejected_filter_and_no_permission_are_r
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("no permission to capture on cap0") && err.contains("setcap cap_net_raw,cap_net_admin=eip"), "{err}");
     }
-    let ro = common::netns::ReadOnly::mount(&tmp.path().join("ro"));
+    let ro = Tmpfs::mount(&tmp.path().join("ro"), "ro,size=1m");
     let inside = ro.path.join("ring").to_string_lossy().into_owned();
     let (code, _, err) = watch_in(&ns, &[&profile, "-i", "cap0", "--dir", &inside]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("is not writable") && err.contains("Read-only file system"), "{err}");
+}
+
+#[test]
+fn full_disk_stops_cleanly_with_a_final_report() {
+    if !may_run() {
+        return;
+    }
+    let ns = Namespace::with_veth(&format!("f{}", RUNS.fetch_add(1, Ordering::SeqCst)), "cap0", "rep0");
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
+    let capture = tmp.path().join("scenario.pcap");
+    scenario().write(&capture).unwrap();
+    let disk = Tmpfs::mount(&tmp.path().join("small"), "size=96k");
+    let dir = disk.path.join("ring");
+    let dir_s = dir.to_string_lossy().into_owned();
+    let mut watcher = Watcher::start(&ns, &[&profile, "-i", "cap0", "--dir", &dir_s, "--ring", "5:60"]);
+    watcher.wait_for_ring(&dir);
+    // About 400 KiB of packets into 96 KiB: dumpcap stops with "no space left".
+    replay(&ns, &capture, &["--pps", "5000", "--loop", "100"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = watcher.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "watch still running 15 s after the disk filled");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = std::mem::replace(&mut watcher.stderr, std::thread::spawn(String::new)).join().unwrap();
+    let alerts: Vec<String> = watcher.lines.try_iter().map(|(_, l)| l).filter(|l| l.starts_with("ALERT ")).collect();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("filtergen: dumpcap stopped:") && stderr.contains("no space left"), "{stderr}");
+    assert!(stderr.contains("the capture up to then is analysed and reported"), "{stderr}");
+    // The final report: written, or (no room for it) printed.
+    let report = dir.join("lab-watch.report.json");
+    assert!(report.exists() || stderr.contains("the final report could not be written") && stderr.contains("ENDPOINTS"), "{stderr}");
+    // The alerts of what was captured, with the evidence kept.
+    assert!(alerts.iter().any(|l| l.contains("leaked-token")), "{alerts:?}\n{stderr}");
+    assert!(!ring_files(&dir.join("evidence")).is_empty(), "{stderr}");
 }

@@ -52,14 +52,24 @@ impl Log {
         Ok(Log { file })
     }
 
-    pub fn write(&mut self, alert: &Alert, out: &mut dyn Write) -> Result<(), Error> {
+    /// Says the alert; `Err` only when standard output fails. An alerts file
+    /// that cannot take the line (a full disk) is a warning, returned, and
+    /// is cut back to its last whole line.
+    pub fn write(&mut self, alert: &Alert, out: &mut dyn Write) -> Result<Option<String>, Error> {
         writeln!(out, "{}", alert.line()).and_then(|()| out.flush()).map_err(|e| Error::io("<stdout>", e))?;
-        if let Some((path, file)) = &mut self.file {
-            let mut json = serde_json::to_string(alert).expect("an alert serialises");
-            json.push('\n');
-            file.write_all(json.as_bytes()).and_then(|()| file.sync_data()).map_err(|e| Error::io(path.as_path(), e))?;
+        let Some((path, file)) = &mut self.file else { return Ok(None) };
+        let mut json = serde_json::to_string(alert).expect("an alert serialises");
+        json.push('\n');
+        let whole = file.metadata().map(|m| m.len());
+        match file.write_all(json.as_bytes()).and_then(|()| file.sync_data()) {
+            Ok(()) => Ok(None),
+            Err(e) => {
+                if let Ok(len) = whole {
+                    let _ = file.set_len(len);
+                }
+                Ok(Some(format!("{}: alert not appended: {e}", path.display())))
+            }
         }
-        Ok(())
     }
 }
 

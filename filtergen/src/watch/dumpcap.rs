@@ -188,6 +188,14 @@ impl Capture {
     }
 }
 
+/// A watch that ends on an error does not leave dumpcap capturing.
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = self.child.wait();
+    }
+}
+
 /// dumpcap's closing line `Packets received/dropped on interface 'X': R/D (...)`.
 pub fn drops(line: &str) -> Option<(u64, u64)> {
     let rest = line.strip_prefix("Packets received/dropped on interface ")?;

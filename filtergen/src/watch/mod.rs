@@ -73,6 +73,8 @@ struct Running<'a> {
     missed: Vec<String>,
     packets: u64,
     alerts: usize,
+    /// Said on standard error by the loop, then cleared.
+    warnings: Vec<String>,
 }
 
 /// The preflight checks' place: before anything starts.
@@ -92,7 +94,7 @@ pub fn run(w: &Watch, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, E
     }
     let evidence = w.plan.dir.join(EVIDENCE);
     std::fs::create_dir_all(&evidence).map_err(|e| Error::io(&evidence, e))?;
-    let mut running = Running { w, devices, log: Log::open(w.alerts.as_deref())?, files: Vec::new(), evidence: 0, missed: Vec::new(), packets: 0, alerts: 0 };
+    let mut running = Running { w, devices, log: Log::open(w.alerts.as_deref())?, files: Vec::new(), evidence: 0, missed: Vec::new(), packets: 0, alerts: 0, warnings: Vec::new() };
     signal::install();
     let mut capture = Capture::start(&w.plan)?;
     writeln!(err, "filtergen: watching {} with {}", w.plan.interface, w.plan.command_line()).map_err(io)?;
@@ -122,8 +124,14 @@ pub fn run(w: &Watch, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, E
             capture.stop();
         }
         if next_report.is_some_and(|t| Instant::now() >= t) {
-            running.reports()?;
+            // A report that cannot be written now (a full disk) may be later.
+            if let Err(e) = running.reports() {
+                running.warnings.push(format!("report not rewritten: {e}"));
+            }
             next_report = w.report_every.map(|d| Instant::now() + d);
+        }
+        for warning in running.warnings.drain(..) {
+            writeln!(err, "filtergen: warning: {warning}").map_err(io)?;
         }
         progress.show(&running, false, err);
     }
@@ -131,19 +139,37 @@ pub fn run(w: &Watch, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, E
     if let Some(last) = current {
         running.analyse(&last, out)?;
     }
-    running.reports()?;
+    for warning in running.warnings.drain(..) {
+        writeln!(err, "filtergen: warning: {warning}").map_err(io)?;
+    }
+    let reported = running.reports();
     progress.show(&running, true, err);
     let drops = said.iter().find_map(|l| dumpcap::drops(l));
     if let Some((received, dropped)) = drops {
         writeln!(err, "filtergen: dumpcap received {received} packets, dropped {dropped}").map_err(io)?;
     }
     let reports: Vec<String> = running.devices.iter().map(|d| report_path(&w.plan.dir, d.profile, "json").display().to_string()).collect();
-    writeln!(err, "filtergen: reports in {}", reports.join(", ")).map_err(io)?;
-    if status.success() || (stopping && drops.is_some()) {
-        return Ok(0);
+    let mut code = 0;
+    match reported {
+        Ok(()) => writeln!(err, "filtergen: reports in {}", reports.join(", ")).map_err(io)?,
+        Err(e) => {
+            writeln!(err, "filtergen: the final report could not be written: {e} (the ring files and evidence in {} are intact); here it is:", w.plan.dir.display()).map_err(io)?;
+            for i in 0..running.devices.len() {
+                err.write_all(report_text::table(&running.report(i, &running.notes(i))).as_bytes()).map_err(io)?;
+            }
+            code = 1;
+        }
     }
-    let why: Vec<&String> = said.iter().filter(|l| !l.starts_with("Capturing on") && dumpcap::drops(l).is_none() && !l.starts_with("Packets captured")).collect();
-    let why = if why.is_empty() { status.to_string() } else { why.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ") };
+    if status.success() || (stopping && drops.is_some()) {
+        return Ok(code);
+    }
+    // dumpcap's own words, its sentences broken over lines joined again.
+    let why: Vec<&str> = said
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with("Capturing on") && !l.starts_with("Packets captured") && dumpcap::drops(l).is_none())
+        .collect();
+    let why = if why.is_empty() { status.to_string() } else { why.join(" ") };
     writeln!(err, "filtergen: dumpcap stopped: {why}; the capture up to then is analysed and reported").map_err(io)?;
     Ok(1)
 }
@@ -212,7 +238,9 @@ impl Running<'_> {
         }
         self.files.push(at);
         for alert in &pending {
-            self.log.write(alert, out)?;
+            if let Some(warning) = self.log.write(alert, out)? {
+                self.warnings.push(warning);
+            }
             self.alerts += 1;
         }
         Ok(())
@@ -290,15 +318,21 @@ impl Running<'_> {
         })
     }
 
+    /// What the report of device `i` should say about how it was made.
+    fn notes(&self, i: usize) -> Vec<String> {
+        let d = &self.devices[i];
+        let mut notes: Vec<String> = d.problems.iter().map(|p| format!("incomplete: {p}")).collect();
+        notes.extend(d.dropped.notes());
+        if !self.missed.is_empty() {
+            notes.push(format!("watch: {} ring files were rotated away before they could be read: {}", self.missed.len(), self.missed.join(", ")));
+        }
+        notes
+    }
+
     /// Rewrites every device's JSON and HTML report (atomically).
     fn reports(&self) -> Result<(), Error> {
         for (i, d) in self.devices.iter().enumerate() {
-            let mut notes: Vec<String> = d.problems.iter().map(|p| format!("incomplete: {p}")).collect();
-            notes.extend(d.dropped.notes());
-            if !self.missed.is_empty() {
-                notes.push(format!("watch: {} ring files were rotated away before they could be read: {}", self.missed.len(), self.missed.join(", ")));
-            }
-            let report = self.report(i, &notes);
+            let report = self.report(i, &self.notes(i));
             atomic::write(&report_path(&self.w.plan.dir, d.profile, "json"), report_text::json(&report).as_bytes())?;
             atomic::write(&report_path(&self.w.plan.dir, d.profile, "html"), report_html::html(&report).as_bytes())?;
         }

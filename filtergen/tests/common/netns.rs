@@ -52,21 +52,23 @@ impl Namespace {
     }
 }
 
-/// A read-only tmpfs mounted on a new directory, unmounted when dropped.
-pub struct ReadOnly {
+/// A tmpfs mounted on a new directory (read-only, or a small one to fill),
+/// unmounted when dropped.
+pub struct Tmpfs {
     pub path: PathBuf,
 }
 
-impl ReadOnly {
-    pub fn mount(path: &Path) -> ReadOnly {
+impl Tmpfs {
+    /// `options` as for mount -o, e.g. `ro,size=1m` or `size=64k`.
+    pub fn mount(path: &Path, options: &str) -> Tmpfs {
         std::fs::create_dir_all(path).unwrap();
-        let guard = ReadOnly { path: path.to_path_buf() };
-        sh(&["mount", "-t", "tmpfs", "-o", "ro,size=1m", "phonehome-test", &path.to_string_lossy()]);
+        let guard = Tmpfs { path: path.to_path_buf() };
+        sh(&["mount", "-t", "tmpfs", "-o", options, "phonehome-test", &path.to_string_lossy()]);
         guard
     }
 }
 
-impl Drop for ReadOnly {
+impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.path).stderr(Stdio::null()).status();
     }
