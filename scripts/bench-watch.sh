@@ -49,18 +49,21 @@ wait_ring() {
     for _ in $(seq 100); do compgen -G "$1/*.pcapng" >/dev/null && return; sleep 0.1; done
 }
 
-# alone PPS: the same dumpcap ring without watch; prints its dropped count.
+# alone PPS: the same dumpcap ring without watch; prints its dropped count and the rate reached.
 alone() {
     local dir="$work/alone-$1"
     mkdir -p "$dir"
     nsenter --net="/var/run/netns/$ns" dumpcap -q -i cap0 -f "$filter" -b files:6 -b duration:2 -w "$dir/alone.pcapng" 2>"$work/alone-$1.err" &
     local pid=$!
     wait_ring "$dir"
-    replay "$1" >/dev/null
+    local sent
+    sent=$(replay "$1")
     sleep 1
     kill -TERM "$pid"
     wait "$pid" || true
-    sed -n "s|^Packets received/dropped on interface '[^']*': [0-9]*/\([0-9]*\).*|\1|p" "$work/alone-$1.err"
+    local dropped
+    dropped=$(sed -n "s|^Packets received/dropped on interface '[^']*': [0-9]*/\([0-9]*\).*|\1|p" "$work/alone-$1.err")
+    echo "${dropped:-?} (at ${sent:-?} pps)"
     rm -rf "$dir"
 }
 
@@ -84,7 +87,7 @@ for pps in $rates; do
     printf '%-10s %-10s %-10s %-9s %-10s %-7s %s\n' "$pps" "${sent:-?}" "${received:-?}" "${dropped:-?}" "${reported:-?}" "$missed" "$(alone "$pps")"
     rm -rf "$dir"
     if [ "${dropped:-1}" = 0 ] && [ "$missed" = 0 ] && [ "${reported:-0}" -ge "$limit" ]; then
-        best=${sent:-$pps}
+        [ "${sent:-0}" -gt "$best" ] && best=$sent
     else
         break
     fi

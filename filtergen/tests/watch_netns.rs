@@ -183,6 +183,24 @@ impl Watcher {
     }
 }
 
+/// A namespace with the veth pair, a folder with the profile and the scenario capture.
+struct Lab {
+    ns: Namespace,
+    tmp: tempfile::TempDir,
+    profile: String,
+    capture: PathBuf,
+}
+
+fn lab() -> Lab {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let ns = Namespace::with_veth(&format!("w{}", RUNS.fetch_add(1, Ordering::SeqCst)), "cap0", "rep0");
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
+    let capture = tmp.path().join("scenario.pcap");
+    scenario().write(&capture).unwrap();
+    Lab { ns, tmp, profile, capture }
+}
+
 fn ring_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
     let mut v: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "pcapng")).collect();
@@ -239,12 +257,8 @@ fn watch_alerts_once_with_evidence_and_reports_like_report() {
     if !may_run() {
         return;
     }
-    let ns = Namespace::with_veth("w", "cap0", "rep0");
-    let tmp = tempfile::tempdir().unwrap();
-    let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
-    let capture = tmp.path().join("scenario.pcap");
-    let scenario = scenario();
-    scenario.write(&capture).unwrap();
+    let Lab { ns, tmp, profile, capture } = lab();
+    let sent = scenario().len();
     let dir = tmp.path().join("ring");
     let alerts = tmp.path().join("alerts.jsonl");
     let dir_s = dir.to_string_lossy().into_owned();
@@ -308,25 +322,20 @@ fn watch_alerts_once_with_evidence_and_reports_like_report() {
     // and it equals `filtergen report` on the ring files afterwards.
     let watched = std::fs::read_to_string(dir.join("lab-watch.report.json")).unwrap();
     let watched = comparable(&watched);
-    assert_eq!(watched["device_packets"].as_u64(), Some(scenario.len() as u64), "{summary}");
+    assert_eq!(watched["device_packets"].as_u64(), Some(sent as u64), "{summary}");
     let (code, after, err) = common::run(&["report", &profile, &dir_s, "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(watched, comparable(&after), "watch's final report differs from `filtergen report` on its files");
     assert!(dir.join("lab-watch.report.html").exists());
 }
 
-static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn ring_stays_bounded_in_files_and_memory() {
     if !may_run() {
         return;
     }
-    let ns = Namespace::with_veth(&format!("r{}", RUNS.fetch_add(1, Ordering::SeqCst)), "cap0", "rep0");
-    let tmp = tempfile::tempdir().unwrap();
-    let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
-    let capture = tmp.path().join("scenario.pcap");
-    scenario().write(&capture).unwrap();
+    let Lab { ns, tmp, profile, capture } = lab();
     let dir = tmp.path().join("ring");
     let dir_s = dir.to_string_lossy().into_owned();
     let mut watcher = Watcher::start(&ns, &[&profile, "-i", "cap0", "--dir", &dir_s, "--ring", "3:1"]);
@@ -368,9 +377,7 @@ fn unknown_interface_read_only_directory_rejected_filter_and_no_permission_are_r
     if !may_run() {
         return;
     }
-    let ns = Namespace::with_veth(&format!("e{}", RUNS.fetch_add(1, Ordering::SeqCst)), "cap0", "rep0");
-    let tmp = tempfile::tempdir().unwrap();
-    let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
+    let Lab { ns, tmp, profile, .. } = lab();
     let dir = tmp.path().join("ring");
     let dir_s = dir.to_string_lossy().into_owned();
     let (code, _, err) = watch_in(&ns, &[&profile, "-i", "nosuch0", "--dir", &dir_s]);
@@ -409,11 +416,7 @@ fn full_disk_stops_cleanly_with_a_final_report() {
     if !may_run() {
         return;
     }
-    let ns = Namespace::with_veth(&format!("f{}", RUNS.fetch_add(1, Ordering::SeqCst)), "cap0", "rep0");
-    let tmp = tempfile::tempdir().unwrap();
-    let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
-    let capture = tmp.path().join("scenario.pcap");
-    scenario().write(&capture).unwrap();
+    let Lab { ns, tmp, profile, capture } = lab();
     let disk = Tmpfs::mount(&tmp.path().join("small"), "size=96k");
     let dir = disk.path.join("ring");
     let dir_s = dir.to_string_lossy().into_owned();

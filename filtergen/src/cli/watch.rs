@@ -69,8 +69,7 @@ impl std::str::FromStr for Span {
     type Err = String;
     fn from_str(s: &str) -> Result<Span, String> {
         let bad = || format!("bad duration {s:?}: want a number with s, m, h or d, e.g. 30s, 10m, 24h");
-        let (n, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
-        let n: u64 = n.parse().map_err(|_| bad())?;
+        let (n, unit) = number_and_unit(s).ok_or_else(bad)?;
         let secs = match unit {
             "" | "s" => n,
             "m" => n * 60,
@@ -85,6 +84,12 @@ impl std::str::FromStr for Span {
     }
 }
 
+/// `24h` as (24, "h").
+fn number_and_unit(s: &str) -> Option<(u64, &str)> {
+    let (n, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
+    Some((n.parse().ok()?, unit))
+}
+
 /// A size as given (`500M`, `2G`, `800k`, bytes without a suffix; powers of 1024).
 #[derive(Clone, Debug)]
 pub struct Size {
@@ -96,8 +101,7 @@ impl std::str::FromStr for Size {
     type Err = String;
     fn from_str(s: &str) -> Result<Size, String> {
         let bad = || format!("bad size {s:?}: want e.g. 500M or 2G");
-        let (n, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
-        let n: u64 = n.parse().map_err(|_| bad())?;
+        let (n, unit) = number_and_unit(s).ok_or_else(bad)?;
         let shift = match unit.to_ascii_uppercase().trim_end_matches('B').trim_end_matches('I') {
             "" => 0,
             "K" => 10,

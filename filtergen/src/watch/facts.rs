@@ -70,6 +70,11 @@ pub struct Fact {
     pub evidence: Evidence,
 }
 
+/// A period is said once this many gaps were measured, this share of them regular
+/// (stricter than the report's `every N s`: an alert should not take it back).
+const PERIODIC_GAPS: usize = 4;
+const PERIODIC_SHARE: f64 = 0.75;
+
 /// The facts of `report` none of whose keys is in `known`.
 pub fn new_facts(report: &Report, known: &HashSet<String>) -> Vec<Fact> {
     let mut facts = Vec::new();
@@ -84,7 +89,7 @@ pub fn new_facts(report: &Report, known: &HashSet<String>) -> Vec<Fact> {
         }
     }
     for e in &report.endpoints {
-        let Some(period) = e.period.as_ref().filter(|p| p.is_regular()) else { continue };
+        let Some(period) = e.period.as_ref().filter(|p| p.gaps >= PERIODIC_GAPS && p.regular >= PERIODIC_SHARE) else { continue };
         if e.status != "unexpected" {
             continue;
         }

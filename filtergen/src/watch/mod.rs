@@ -219,6 +219,7 @@ impl Running<'_> {
             }
         }
         self.packets += packets;
+        pending.sort_by(|a, b| a.time.unwrap_or(f64::INFINITY).total_cmp(&b.time.unwrap_or(f64::INFINITY)));
         let mut at = file.to_path_buf();
         if !pending.is_empty() {
             let kept = self.w.plan.dir.join(EVIDENCE).join(&name);
