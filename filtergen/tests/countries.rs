@@ -11,12 +11,12 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use phonehome_samples::seed004;
+use phonehome_samples::roborock_hours;
 use serde_json::Value;
 
-/// The first two hours of the seed-004-like set (NTP, the hard-coded resolver, the Tuya EU cloud).
-fn seed004_set(dir: &Path) -> String {
-    for (h, cap) in seed004::captures().iter().enumerate().take(2) {
+/// The first two hours of the Roborock-like set (NTP, the hard-coded resolver, the Tuya EU cloud).
+fn roborock_set(dir: &Path) -> String {
+    for (h, cap) in roborock_hours::captures().iter().enumerate().take(2) {
         cap.write(&dir.join(format!("hour{h}.pcap"))).unwrap();
     }
     dir.to_string_lossy().into_owned()
@@ -39,7 +39,7 @@ fn resolver<'a>(r: &'a Value, address: &str) -> &'a Value {
 fn report_names_countries_with_no_option_in_every_format() {
     require_tool("tshark", "tshark");
     let dir = tempfile::tempdir().unwrap();
-    let set = seed004_set(dir.path());
+    let set = roborock_set(dir.path());
     let profile = profile_path("roborock-tuya.yaml");
     let (code, out, err) = run(&["report", &profile, &set, "--format", "json"]);
     assert_eq!(code, 0, "{err}");
@@ -93,7 +93,7 @@ const DEVICE: &str = "02:00:00:00:00:05";
 const ROUTER: &str = "02:00:00:00:00:01";
 
 /// A device on 192.0.2.5 talking to hosts in several countries (the IOTC
-/// master servers of the seed and Google's resolver), each with its own
+/// master servers a Supra plug uses and Google's resolver), each with its own
 /// port so the kept packets can be told apart.
 fn several_countries() -> Vec<(Packet, &'static str)> {
     let d = (mac(DEVICE), "192.0.2.5");
