@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # watch benchmark (make bench-watch): the packet rate `filtergen watch` keeps
 # up with before dumpcap reports drops or a ring file is rotated away
-# unread. The six seed-004 sample hours (a Roborock on Tuya firmware, every
-# packet the device's) are replayed by tcpreplay at increasing --pps into
+# unread. The six Roborock-like sample hours (a Roborock on Tuya firmware,
+# every packet the device's) are replayed by tcpreplay at increasing --pps into
 # one end of a veth pair in a namespace made here; watch (profile
 # roborock-tuya, ring 6 files x 2 s) captures the other end. Per rate: the
 # rate tcpreplay reached, dumpcap's received/dropped counts, the packets
@@ -20,16 +20,20 @@ for tool in dumpcap tcpreplay nsenter; do
 done
 cargo build --release --quiet -p filtergen -p phonehome-samples --bin filtergen --bin phonehome-samples
 work=$(mktemp -d /tmp/phonehome-bench-watch.XXXXXX)
-ns=phbw$$
+# The namespace lives as long as its holder (no `ip netns add`: nothing is
+# left mounted under /run/netns, and it goes if this script is killed).
+exec 3> >(exec unshare --net -- cat >/dev/null)
+holder=$!
 cleanup() {
-    ip netns del "$ns" 2>/dev/null || true
+    kill "$holder" 2>/dev/null || true
     [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 target/release/phonehome-samples "$work/samples" >/dev/null
-caps=("$work"/samples/seed004-hour*.pcap)
-ip netns add "$ns"
-in_ns() { nsenter --net="/var/run/netns/$ns" "$@"; }
+caps=("$work"/samples/roborock-hour*.pcap)
+netns=/proc/$holder/ns/net
+for _ in $(seq 100); do [ "$(readlink "$netns")" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.02; done
+in_ns() { nsenter --net="$netns" "$@"; }
 in_ns ip link add cap0 type veth peer name rep0
 for dev in cap0 rep0; do
     in_ns sysctl -q -w "net.ipv6.conf.$dev.disable_ipv6=1"
@@ -53,7 +57,7 @@ wait_ring() {
 alone() {
     local dir="$work/alone-$1"
     mkdir -p "$dir"
-    nsenter --net="/var/run/netns/$ns" dumpcap -q -i cap0 -f "$filter" -b files:6 -b duration:2 -w "$dir/alone.pcapng" 2>"$work/alone-$1.err" &
+    nsenter --net="$netns" dumpcap -q -i cap0 -f "$filter" -b files:6 -b duration:2 -w "$dir/alone.pcapng" 2>"$work/alone-$1.err" &
     local pid=$!
     wait_ring "$dir"
     local sent
@@ -73,7 +77,7 @@ for pps in $rates; do
     dir="$work/ring-$pps"
     limit=$((pps * seconds))
     # nsenter, not the in_ns function: & on a function forks a subshell, and $! would be its pid.
-    nsenter --net="/var/run/netns/$ns" target/release/filtergen watch profiles/roborock-tuya.yaml -i cap0 --dir "$dir" --ring 6:2 \
+    nsenter --net="$netns" target/release/filtergen watch profiles/roborock-tuya.yaml -i cap0 --dir "$dir" --ring 6:2 \
         >"$work/alerts-$pps" 2>"$work/stderr-$pps" &
     watch_pid=$!
     wait_ring "$dir"

@@ -17,14 +17,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::netns::{net, sh, Namespace, Tmpfs};
+use common::netns::Netns;
+use common::tmpfs::Tmpfs;
 use phonehome::miio::frame as miio;
 use phonehome::pppp::message as pppp;
-use phonehome_samples::seed004::dns_message;
+use phonehome_samples::roborock_hours::dns_message;
 use phonehome_samples::{Capture, Host};
 
 const PROFILE: &str = "name: lab-watch
@@ -114,8 +114,17 @@ struct Watcher {
     stderr: std::thread::JoinHandle<String>,
 }
 
+/// SIGTERM first, so watch stops its dumpcap (in a process group of its
+/// own, it would outlive a SIGKILL of watch); SIGKILL after 5 s.
 impl Drop for Watcher {
     fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -126,10 +135,9 @@ fn now() -> f64 {
 }
 
 impl Watcher {
-    fn start(ns: &Namespace, args: &[&str]) -> Watcher {
-        let mut child = Command::new("nsenter")
-            .arg(net(&ns.name))
-            .arg(env!("CARGO_BIN_EXE_filtergen"))
+    fn start(ns: &Netns, args: &[&str]) -> Watcher {
+        let mut child = ns
+            .command(env!("CARGO_BIN_EXE_filtergen"))
             .arg("watch")
             .args(args)
             .stdout(Stdio::piped())
@@ -168,7 +176,8 @@ impl Watcher {
 
     /// SIGTERM, then its exit code, alert lines and stderr (bounded wait).
     fn terminate(mut self) -> (i32, Vec<(f64, String)>, String) {
-        sh(&["kill", "-TERM", &self.child.id().to_string()]);
+        let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(killed.success(), "kill -TERM filtergen watch");
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -185,15 +194,14 @@ impl Watcher {
 
 /// A namespace with the veth pair, a folder with the profile and the scenario capture.
 struct Lab {
-    ns: Namespace,
+    ns: Netns,
     tmp: tempfile::TempDir,
     profile: String,
     capture: PathBuf,
 }
 
 fn lab() -> Lab {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let ns = Namespace::with_veth(&format!("w{}", RUNS.fetch_add(1, Ordering::SeqCst)), "cap0", "rep0");
+    let ns = Netns::with_veth("cap0", "rep0");
     let tmp = tempfile::tempdir().unwrap();
     let profile = common::write(tmp.path(), "lab-watch.yaml", PROFILE);
     let capture = tmp.path().join("scenario.pcap");
@@ -208,13 +216,12 @@ fn ring_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn replay(ns: &Namespace, capture: &Path, extra: &[&str]) {
-    let n = net(&ns.name);
-    let mut args = vec!["nsenter", &n, "tcpreplay", "-q", "-i", "rep0"];
+fn replay(ns: &Netns, capture: &Path, extra: &[&str]) {
+    let mut args = vec!["tcpreplay", "-q", "-i", "rep0"];
     args.extend(extra);
     let capture = capture.to_string_lossy();
     args.push(&capture);
-    sh(&args);
+    ns.run(&args);
 }
 
 /// The frames of a pcapng ring file.
@@ -343,9 +350,8 @@ fn ring_stays_bounded_in_files_and_memory() {
     std::thread::sleep(Duration::from_millis(1500));
     let rss_start = watcher.rss_kib();
     // About 12 s of traffic at 2000 packets a second, the ring counted as it goes.
-    let n = net(&ns.name);
     let capture_s = capture.to_string_lossy().into_owned();
-    let mut replay = Command::new("nsenter").args([&n, "tcpreplay", "-q", "-i", "rep0", "--pps", "2000", "--loop", "400", &capture_s]).stdout(Stdio::null()).spawn().unwrap();
+    let mut replay = ns.command("tcpreplay").args(["-q", "-i", "rep0", "--pps", "2000", "--loop", "400", &capture_s]).stdout(Stdio::null()).spawn().unwrap();
     let mut most = 0;
     let deadline = Instant::now() + Duration::from_secs(30);
     while replay.try_wait().unwrap().is_none() {
@@ -368,8 +374,8 @@ fn ring_stays_bounded_in_files_and_memory() {
 }
 
 /// `filtergen watch ARGS` in the namespace, to its end.
-fn watch_in(ns: &Namespace, args: &[&str]) -> (i32, String, String) {
-    common::decode(Command::new("nsenter").arg(net(&ns.name)).arg(env!("CARGO_BIN_EXE_filtergen")).arg("watch").args(args).output().unwrap())
+fn watch_in(ns: &Netns, args: &[&str]) -> (i32, String, String) {
+    common::decode(ns.command(env!("CARGO_BIN_EXE_filtergen")).arg("watch").args(args).output().unwrap())
 }
 
 #[test]
@@ -385,8 +391,8 @@ fn unknown_interface_read_only_directory_rejected_filter_and_no_permission_are_r
     assert!(err.contains("unknown interface \"nosuch0\"") && err.contains("cap0"), "{err}");
     assert!(!dir.exists(), "a refused watch created its directory");
     // An interface whose link type has no Ethernet addresses rejects the device filter.
-    sh(&["nsenter", &net(&ns.name), "ip", "tuntap", "add", "dev", "tun0", "mode", "tun"]);
-    sh(&["nsenter", &net(&ns.name), "ip", "link", "set", "tun0", "up"]);
+    ns.run(&["ip", "tuntap", "add", "dev", "tun0", "mode", "tun"]);
+    ns.run(&["ip", "link", "set", "tun0", "up"]);
     let (code, _, err) = watch_in(&ns, &[&profile, "-i", "tun0", "--dir", &dir_s]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("interface tun0 rejects the capture filter") && err.contains("ethernet addresses supported only"), "{err}");
@@ -396,10 +402,10 @@ fn unknown_interface_read_only_directory_rejected_filter_and_no_permission_are_r
     for (path, mode) in [(tmp.path(), 0o755), (open.as_path(), 0o777)] {
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
     }
-    let caps = Command::new("getcap").arg(sh(&["sh", "-c", "command -v dumpcap"]).trim()).output().map(|o| o.stdout).unwrap_or_default();
+    let caps = Command::new("sh").args(["-c", "getcap \"$(command -v dumpcap)\""]).output().map(|o| o.stdout).unwrap_or_default();
     if caps.is_empty() {
-        let mut cmd = Command::new("nsenter");
-        cmd.arg(net(&ns.name)).args(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]).arg(env!("CARGO_BIN_EXE_filtergen"));
+        let mut cmd = ns.command("setpriv");
+        cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"]).arg(env!("CARGO_BIN_EXE_filtergen"));
         let (code, _, err) = common::decode(cmd.args(["watch", &profile, "-i", "cap0", "--dir", &open.join("w").to_string_lossy()]).output().unwrap());
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("no permission to capture on cap0") && err.contains("setcap cap_net_raw,cap_net_admin=eip"), "{err}");

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod netns;
+pub mod tmpfs;
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

@@ -1,75 +1,103 @@
-//! Network namespaces for tests that need real interfaces: made with
-//! `ip netns add`, entered with `nsenter --net=` (not `ip -n` / `ip netns
-//! exec`: they remount /sys, which fails in a chroot where / is not a mount
-//! point), and removed by a guard even when the test fails.
+//! Network namespaces for tests, held by a process rather than named with
+//! `ip netns add`: that makes /run/netns a shared mount point that outlives
+//! the test (and in a chroot cannot be removed), and `ip -n` / `ip netns exec`
+//! remount /sys, which fails where / is not a mount point. A namespace here
+//! lives exactly as long as its holder, `unshare --net cat`, which also ends
+//! when the test process dies (its stdin closes), so nothing is left behind
+//! even if the test is killed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-/// `--net=` for nsenter.
-pub fn net(ns: &str) -> String {
-    format!("--net=/var/run/netns/{ns}")
+pub struct Netns {
+    holder: Child,
+    path: String,
 }
 
-/// Runs a command; panics with its stderr when it fails; returns its stdout.
-pub fn sh(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+extern "C" {
+    fn setns(fd: i32, nstype: i32) -> i32;
 }
+const CLONE_NEWNET: i32 = 0x4000_0000;
 
-/// A namespace deleted (with its interfaces) when dropped.
-pub struct Namespace {
-    pub name: String,
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).stderr(Stdio::null()).status();
-    }
-}
-
-impl Namespace {
-    /// A new namespace (`lo` up) named after this process and `tag`.
-    pub fn new(tag: &str) -> Namespace {
-        let ns = Namespace { name: format!("phn{}{tag}", std::process::id()) };
-        sh(&["ip", "netns", "add", &ns.name]);
-        sh(&["nsenter", &net(&ns.name), "ip", "link", "set", "lo", "up"]);
+impl Netns {
+    /// A new namespace with its loopback up.
+    pub fn new() -> Netns {
+        let holder = Command::new("unshare")
+            .args(["--net", "--", "cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("unshare (util-linux) to hold a network namespace");
+        let ns = Netns { path: format!("/proc/{}/ns/net", holder.id()), holder };
+        // unshare(2) runs after fork: wait until the holder is in a namespace of its own.
+        let own = std::fs::read_link("/proc/self/ns/net").expect("/proc/self/ns/net");
+        let moved = (0..100).any(|_| {
+            let theirs = std::fs::read_link(&ns.path).ok();
+            let done = theirs.is_some_and(|t| t != own);
+            if !done {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            done
+        });
+        assert!(moved, "unshare --net did not enter a new namespace within 2 s");
+        ns.run(&["ip", "link", "set", "lo", "up"]);
         ns
     }
 
+    /// What `ip link ... netns` takes to move an interface here.
+    pub fn pid(&self) -> String {
+        self.holder.id().to_string()
+    }
+
+    /// `program` run inside the namespace (through nsenter).
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.path)).arg(program);
+        cmd
+    }
+
+    /// Runs `args` inside the namespace; panics with its stderr if it fails.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.command(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `f` on a thread inside the namespace; sockets it opens stay there.
+    pub fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = self.path.clone();
+        std::thread::spawn(move || {
+            let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            // SAFETY: a valid namespace fd; setns only changes this thread's namespace.
+            let rc = unsafe { setns(file.as_raw_fd(), CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .expect("namespace thread")
+    }
+}
+
+impl Drop for Netns {
+    /// The namespace, and the interfaces in it, go with its last process.
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+impl Netns {
     /// A namespace holding both ends of a veth pair, up, without addresses
     /// and without IPv6 (so the kernel sends nothing of its own on them).
-    pub fn with_veth(tag: &str, a: &str, b: &str) -> Namespace {
-        let ns = Namespace::new(tag);
-        let n = net(&ns.name);
-        sh(&["nsenter", &n, "ip", "link", "add", a, "type", "veth", "peer", "name", b]);
+    pub fn with_veth(a: &str, b: &str) -> Netns {
+        let ns = Netns::new();
+        ns.run(&["ip", "link", "add", a, "type", "veth", "peer", "name", b]);
         for dev in [a, b] {
-            sh(&["nsenter", &n, "sysctl", "-q", "-w", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
-            sh(&["nsenter", &n, "ip", "link", "set", dev, "up"]);
+            ns.run(&["sysctl", "-q", "-w", &format!("net.ipv6.conf.{dev}.disable_ipv6=1")]);
+            ns.run(&["ip", "link", "set", dev, "up"]);
         }
         ns
-    }
-}
-
-/// A tmpfs mounted on a new directory (read-only, or a small one to fill),
-/// unmounted when dropped.
-pub struct Tmpfs {
-    pub path: PathBuf,
-}
-
-impl Tmpfs {
-    /// `options` as for mount -o, e.g. `ro,size=1m` or `size=64k`.
-    pub fn mount(path: &Path, options: &str) -> Tmpfs {
-        std::fs::create_dir_all(path).unwrap();
-        let guard = Tmpfs { path: path.to_path_buf() };
-        sh(&["mount", "-t", "tmpfs", "-o", options, "phonehome-test", &path.to_string_lossy()]);
-        guard
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).stderr(Stdio::null()).status();
     }
 }
