@@ -39,6 +39,9 @@ pub const EVIDENCE: &str = "evidence";
 /// request are delivered and written, not left in the kernel's buffer.
 const STOP_GRACE: Duration = Duration::from_millis(600);
 
+/// Lines of dumpcap's standard error kept for the message when it fails.
+const SAID_KEPT: usize = 64;
+
 /// Everything a watch needs, checked by the command line.
 pub struct Watch<'a> {
     pub profiles: &'a [Profile],
@@ -112,7 +115,13 @@ pub fn run(w: &Watch, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, E
                     running.analyse(&closed, out)?;
                 }
             }
-            Ok(Event::Said(line)) => said.push(line),
+            Ok(Event::Said(line)) => {
+                // dumpcap -q says little: its errors and its final counts; the last lines do.
+                if said.len() == SAID_KEPT {
+                    said.remove(0);
+                }
+                said.push(line);
+            }
             Ok(Event::Ended) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}
         }
