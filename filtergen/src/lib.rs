@@ -12,7 +12,8 @@
 //! - `run`: filtering captures into NAME.MODE.pcapng;
 //! - `tshark`: the one place tshark is started and its fields read;
 //! - `report`: observations, the report model and its renderings, `learn`;
-//! - `emit`: outputs for other tools (commands, scripts, Wireshark profiles, MUD).
+//! - `emit`: outputs for other tools (commands, scripts, Wireshark profiles, MUD);
+//! - `wellknown`: the ports well-known protocols (and the plugin's) run on.
 
 mod atomic;
 mod cli;
@@ -26,6 +27,7 @@ mod profile;
 mod report;
 mod run;
 mod tshark;
+mod wellknown;
 
 pub use cli::{run, Cli};
 pub use error::Error;

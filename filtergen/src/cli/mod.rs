@@ -42,9 +42,43 @@ pub struct FilterOpts {
     /// Which traffic to keep.
     #[arg(long, short, value_enum, default_value_t = Mode::Clean)]
     pub mode: Mode,
-    /// Also match the addresses DNS answers in these captures returned for the profile's host names.
+    #[command(flatten)]
+    pub resolve: ResolveOpts,
+}
+
+/// Captures whose DNS answers give the profiles' host names their addresses.
+#[derive(clap::Args, Debug)]
+pub struct ResolveOpts {
+    /// Take the addresses DNS answers in these captures gave for the profiles' host names as theirs (matched as those names, or seeding the firewall's host-name sets).
     #[arg(long, num_args = 1.., value_name = "CAPTURE")]
     pub resolve_from: Vec<PathBuf>,
+}
+
+impl ResolveOpts {
+    fn resolved(&self) -> Result<Resolved, Error> {
+        if self.resolve_from.is_empty() {
+            Ok(Resolved::none())
+        } else {
+            Resolved::from_captures(&self.resolve_from)
+        }
+    }
+}
+
+/// The device profiles a command reads, and captures resolving their host names.
+#[derive(clap::Args, Debug)]
+pub struct ProfilesOpts {
+    /// Device profiles (YAML).
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub resolve: ResolveOpts,
+}
+
+impl ProfilesOpts {
+    /// Every profile, or the first error.
+    fn load_all(&self, ctx: &Context) -> Result<Vec<Profile>, Error> {
+        self.profiles.iter().map(|p| ctx.load(p)).collect()
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -175,14 +209,6 @@ impl Context {
             return Ok(profile);
         }
         profile::load(path, self.catalog())
-    }
-}
-
-fn resolve(captures: &[PathBuf]) -> Result<Resolved, Error> {
-    if captures.is_empty() {
-        Ok(Resolved::none())
-    } else {
-        Resolved::from_captures(captures)
     }
 }
 
