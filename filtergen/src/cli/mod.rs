@@ -146,7 +146,12 @@ pub enum Cmd {
 
 /// Runs the parsed command; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let ctx = Context::default();
+    // Firewall rules and MUD files translate only the protocols they know
+    // and name any other rule in an error: they need no list of tshark's
+    // protocols. Other commands check every rule's names, whether the mode
+    // uses the rule or not (Suricata passes unknown names on with a warning).
+    let check_names = !matches!(cli.command, Cmd::Firewall(_) | Cmd::Mud(_));
+    let ctx = Context { check_names, ..Context::default() };
     let result = command(cli, &ctx, out, err);
     // A tshark that could not list its protocols (asked only when needed).
     for warning in ctx.warnings.take() {
@@ -167,7 +172,7 @@ fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) ->
             let profile = ctx.load(&args.profile)?;
             report::run(args, &profile, out, err)
         }
-        Cmd::Learn(args) => learn::learn(args, ctx.catalog(), out, err),
+        Cmd::Learn(args) => learn::learn(args, ctx, out, err),
         Cmd::Mud(args) => {
             let profile = ctx.load(&args.profile)?;
             mud::run(args, &profile, out, err)
@@ -187,10 +192,12 @@ fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) ->
     }
 }
 
-/// `tshark -G protocols` is asked (once) only when a profile names a
-/// protocol that every Wireshark does not have anyway.
+/// `tshark -G protocols` is asked (once) only when the command checks
+/// protocol names and a profile names one that every Wireshark does not
+/// have anyway.
 #[derive(Default)]
 struct Context {
+    check_names: bool,
     catalog: std::cell::OnceCell<Option<Catalog>>,
     warnings: std::cell::RefCell<Vec<String>>,
 }
@@ -202,13 +209,19 @@ impl Context {
             .as_ref()
     }
 
-    fn load(&self, path: &Path) -> Result<Profile, Error> {
-        let profile = profile::load(path, None)?;
+    /// Runs `parse` with names checked for their form only, then, if the
+    /// profile names a protocol not every tshark has, with tshark's list.
+    fn checked(&self, parse: impl Fn(Option<&Catalog>) -> Result<Profile, Error>) -> Result<Profile, Error> {
+        let profile = parse(None)?;
         let rules = profile.ignore.iter().chain(&profile.expected);
-        if rules.flat_map(|r| &r.protocols).all(|p| crate::profile::protocols::always_known(&p.0)) {
+        if !self.check_names || rules.flat_map(|r| &r.protocols).all(|p| crate::profile::protocols::always_known(&p.0)) {
             return Ok(profile);
         }
-        profile::load(path, self.catalog())
+        parse(self.catalog())
+    }
+
+    fn load(&self, path: &Path) -> Result<Profile, Error> {
+        self.checked(|catalog| profile::load(path, catalog))
     }
 }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::error::Error;
 use crate::report::observe::Observations;
 use crate::report::model::Endpoint;
-use crate::profile::rules::{MacPattern, Name};
+use crate::profile::rules::{MacPattern, Name, Profile};
 use crate::wellknown::{self, Transport};
 
 /// A name with more addresses than this is written as the name alone.
@@ -164,10 +164,8 @@ fn rule_name(key: &str, used: &mut BTreeSet<String>) -> String {
 
 /// Checks the draft with the profile loader (a draft that does not load is
 /// our bug, reported as such).
-pub fn validate(text: &str, catalog: Option<&crate::profile::protocols::Catalog>) -> Result<(), Error> {
-    crate::profile::load::parse(text, Path::new("<learned profile>"), catalog)
-        .map(|_| ())
-        .map_err(|e| Error::Usage(format!("internal error: the drafted profile does not load: {e}")))
+pub fn validate(text: &str, catalog: Option<&crate::profile::protocols::Catalog>) -> Result<Profile, Error> {
+    crate::profile::load::parse(text, Path::new("<learned profile>"), catalog).map_err(|e| Error::Usage(format!("internal error: the drafted profile does not load: {e}")))
 }
 
 #[cfg(test)]
