@@ -130,7 +130,7 @@ impl Iot {
     pub fn udp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<Decoded> {
         let key = ConversationKey::new(false, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
         for port in cx.ports() {
-            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(&self.udp_ports[i], port)) {
+            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(self.udp_ports[i], port)) {
                 if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
                     return Some(d);
                 }
@@ -205,7 +205,7 @@ impl Iot {
             return Some(owner);
         }
         for port in cx.ports() {
-            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(&self.tcp_ports[i], port)) {
+            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(self.tcp_ports[i], port)) {
                 return Some(i);
             }
             if let Some(i) = (0..self.protocols.len()).find(|&i| self.protocols[i].shared_tcp_ports().contains(&port)) {
