@@ -3,7 +3,7 @@
 # tshark`) vs `filtergen run` (native) on the same captures, side by side in
 # one run, plus the native report's peak memory on 40 MiB and on the whole set.
 # Usage: scripts/bench-report.sh [TOTAL_MB (default 1024)]
-# The set is FILES pcaps of time-shifted copies of the six seed-004-like
+# The set is FILES pcaps of time-shifted copies of the six Roborock-like
 # hours (editcap/mergecap), built into target/bench-report/ (not committed).
 # The machine may be shared: compare the ratios, not the seconds.
 set -euo pipefail
@@ -27,7 +27,7 @@ build() { # OUT MB DAY0
     rm -f "$dir"/part-*.pcap
     while [ $((size >> 20)) -lt "$mb" ]; do
         for h in 0 1 2 3 4 5; do
-            editcap -t $(( (day + n) * 86400 )) "$dir/seed/seed004-hour$h.pcap" "$dir/part-$n-$h.pcap"
+            editcap -t $(( (day + n) * 86400 )) "$dir/seed/roborock-hour$h.pcap" "$dir/part-$n-$h.pcap"
             parts+=("$dir/part-$n-$h.pcap")
             size=$((size + $(stat -c %s "$dir/part-$n-$h.pcap")))
         done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Suricata with and without the phonehome rules, and `filtergen report --eve`
 # against the tshark-based `filtergen report`, side by side in one run on
-# the same capture set: the six seed-004-like hours, time-shifted copies
+# the same capture set: the six Roborock-like hours, time-shifted copies
 # joined until the set has SIZE_MB (default 1024).
 # Usage: scripts/bench-suricata.sh [trixie|sid] [SIZE_MB]
 # Needs root (the Suricata chroot, see scripts/suricata-chroot.sh). The
@@ -22,12 +22,12 @@ profile=profiles/roborock-tuya.yaml
 set_file=$work/set-$mb.pcap
 if [ ! -s "$set_file" ]; then
     target/release/phonehome-samples "$work/hours" >/dev/null
-    hour_bytes=$(du -cb "$work"/hours/seed004-hour*.pcap | tail -1 | cut -f1)
+    hour_bytes=$(du -cb "$work"/hours/roborock-hour*.pcap | tail -1 | cut -f1)
     copies=$(( (mb << 20) / hour_bytes + 1 ))
     echo "building the set: $copies copies of the six hours"
     parts=()
     for c in $(seq 0 $((copies - 1))); do
-        for h in "$work"/hours/seed004-hour*.pcap; do
+        for h in "$work"/hours/roborock-hour*.pcap; do
             out=$work/parts/$c-$(basename "$h")
             mkdir -p "$work/parts"
             editcap -t $((c * 6 * 3600)) "$h" "$out"
@@ -40,7 +40,7 @@ if [ ! -s "$set_file" ]; then
 fi
 echo "capture set: $(( $(stat -c %s "$set_file") >> 20 )) MiB, $(capinfos -c -M "$set_file" | awk '/Number of packets/ {print $NF}') packets"
 
-"$filtergen" suricata "$profile" -o "$work/rules" --resolve-from "$work"/hours/seed004-hour*.pcap >/dev/null 2>&1
+"$filtergen" suricata "$profile" -o "$work/rules" --resolve-from "$work"/hours/roborock-hour*.pcap >/dev/null 2>&1
 : > "$work/empty.rules"
 # user+system CPU seconds and wall seconds of one command.
 measure() {

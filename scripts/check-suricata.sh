@@ -4,12 +4,12 @@
 # scripts/suricata-chroot.sh). Usage: scripts/check-suricata.sh trixie|sid
 #
 # 1. For every shipped profile and every sample capture (and the six
-#    seed-004-like hours read together), Suricata runs exactly
+#    Roborock-like hours read together), Suricata runs exactly
 #    `suricata -S DIR/phonehome.rules -r CAPTURE -l OUT` with the suite's
 #    stock suricata.yaml. The addresses it raises "unexpected destination"
 #    for must be exactly the addresses `filtergen report` marks UNEXPECTED
 #    on the same capture, and "hard-coded resolver" must name exactly the
-#    resolvers the report calls not local (114.114.114.114 in the seed-004
+#    resolvers the report calls not local (114.114.114.114 in the Roborock-like
 #    hours, nothing elsewhere).
 # 2. The key-free signatures fire on the captures that carry their pattern
 #    (miIO token leak, Kalay master, PPPP server, Tuya leaving the LAN) and
@@ -38,9 +38,9 @@ filtergen=$repo/target/release/filtergen
 inside=/phonehome-check
 work=$root$inside
 rm -rf "$work"
-mkdir -p "$work/captures" "$work/seed004"
+mkdir -p "$work/captures" "$work/roborock"
 "$repo/target/release/phonehome-samples" "$work/captures" >/dev/null
-mv "$work"/captures/seed004-hour*.pcap "$work/seed004/"
+mv "$work"/captures/roborock-hour*.pcap "$work/roborock/"
 # Tuya leaving the LAN: the Tuya 3.4 session with its app side moved to a
 # documentation address outside any LAN.
 tcprewrite --dstipmap=192.168.50.10/32:203.0.113.10/32 --srcipmap=192.168.50.10/32:203.0.113.10/32 \
@@ -83,7 +83,7 @@ for p in profiles/*.yaml; do
 done
 
 captures=("$work"/captures/*.pcap)
-seed_ip=10.10.10.8 # samples/src/seed004.rs device()
+seed_ip=10.10.10.8 # samples/src/roborock_hours.rs device()
 for profile in "$work"/profiles/*.yaml; do
     name=$(basename "$profile" .yaml)
     for cap in "${captures[@]}"; do
@@ -93,20 +93,20 @@ for profile in "$work"/profiles/*.yaml; do
         suricata_run "$rules" "captures/$c.pcap" "out-$name-$c"
         compare "$profile" "$rules" "out-$name-$c" "$cap"
     done
-    # The six hours together (Suricata reads the folder), the seed-004
+    # The six hours together (Suricata reads the folder), the Roborock-like
     # device moved to this profile's device address so that every profile
     # meets the same traffic: each sorts it differently.
     ip=$(grep -m1 -oP '^\s+ip:\s*\[\s*"?\K[^",\]\s]+' "$profile")
-    set_dir=seed004-as-$name
+    set_dir=roborock-as-$name
     mkdir -p "$work/$set_dir"
-    for h in "$work"/seed004/*.pcap; do
+    for h in "$work"/roborock/*.pcap; do
         tcprewrite --fixcsum --srcipmap="$seed_ip/32:$ip/32" --dstipmap="$seed_ip/32:$ip/32" \
             --infile="$h" --outfile="$work/$set_dir/$(basename "$h")"
     done
-    rules=rules-$name-seed004
+    rules=rules-$name-roborock
     "$filtergen" suricata "$profile" -o "$work/$rules" --resolve-from "$work/$set_dir"/*.pcap >/dev/null 2>>"$work/warnings-$name"
-    suricata_run "$rules" "$set_dir" "out-$name-seed004"
-    compare "$profile" "$rules" "out-$name-seed004" "$work/$set_dir"
+    suricata_run "$rules" "$set_dir" "out-$name-roborock"
+    compare "$profile" "$rules" "out-$name-roborock" "$work/$set_dir"
 done
 
 # The key-free signatures: where each must fire, and that it fires nowhere else.

@@ -65,8 +65,8 @@ if [ -x target/release/filtergen ] && [ -f profiles/roborock-tuya.yaml ]; then
     target/release/filtergen bpf profiles/roborock-tuya.yaml --mode device
     echo
     echo "== filtergen run: clean the six hours (native engine, tshark only for what needs dissection)"
-    target/release/filtergen run profiles/roborock-tuya.yaml "$samples"/seed004-hour*.pcap --mode clean --out "$samples/clean"
+    target/release/filtergen run profiles/roborock-tuya.yaml "$samples"/roborock-hour*.pcap --mode clean --out "$samples/clean"
     echo
-    echo "== filtergen report: six hours of a Roborock like the published analysis's ($samples/seed004-hour*.pcap)"
-    target/release/filtergen report profiles/roborock-tuya.yaml "$samples"/seed004-hour*.pcap
+    echo "== filtergen report: six hours of a Roborock like the published analysis's ($samples/roborock-hour*.pcap)"
+    target/release/filtergen report profiles/roborock-tuya.yaml "$samples"/roborock-hour*.pcap
 fi

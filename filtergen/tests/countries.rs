@@ -10,13 +10,14 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::netns::Netns;
 use common::*;
-use phonehome_samples::seed004;
+use phonehome_samples::roborock_hours;
 use serde_json::Value;
 
-/// The first two hours of the seed-004-like set (NTP, the hard-coded resolver, the Tuya EU cloud).
-fn seed004_set(dir: &Path) -> String {
-    for (h, cap) in seed004::captures().iter().enumerate().take(2) {
+/// The first two hours of the Roborock-like set (NTP, the hard-coded resolver, the Tuya EU cloud).
+fn roborock_set(dir: &Path) -> String {
+    for (h, cap) in roborock_hours::captures().iter().enumerate().take(2) {
         cap.write(&dir.join(format!("hour{h}.pcap"))).unwrap();
     }
     dir.to_string_lossy().into_owned()
@@ -39,7 +40,7 @@ fn resolver<'a>(r: &'a Value, address: &str) -> &'a Value {
 fn report_names_countries_with_no_option_in_every_format() {
     require_tool("tshark", "tshark");
     let dir = tempfile::tempdir().unwrap();
-    let set = seed004_set(dir.path());
+    let set = roborock_set(dir.path());
     let profile = profile_path("roborock-tuya.yaml");
     let (code, out, err) = run(&["report", &profile, &set, "--format", "json"]);
     assert_eq!(code, 0, "{err}");
@@ -93,7 +94,7 @@ const DEVICE: &str = "02:00:00:00:00:05";
 const ROUTER: &str = "02:00:00:00:00:01";
 
 /// A device on 192.0.2.5 talking to hosts in several countries (the IOTC
-/// master servers of the seed and Google's resolver), each with its own
+/// master servers a Supra plug uses and Google's resolver), each with its own
 /// port so the kept packets can be told apart.
 fn several_countries() -> Vec<(Packet, &'static str)> {
     let d = (mac(DEVICE), "192.0.2.5");
@@ -180,29 +181,6 @@ fn a_bad_country_names_file_line_and_field() {
     assert!(err.contains("bad.yaml:5:") && err.contains("expected[0].country") && err.contains("XQ"), "{err}");
 }
 
-/// A network namespace for the test alone, removed even when the test fails.
-struct Netns(String);
-
-impl Netns {
-    fn new() -> Netns {
-        let name = format!("phonehome-geo-{}", std::process::id());
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().is_ok_and(|s| s.success());
-        assert!(ok, "ip netns add {name} (needs root and iproute2)");
-        Netns(name)
-    }
-
-    /// nft inside the namespace (nsenter: `ip netns exec` fails in a chroot).
-    fn nft(&self, args: &[&str]) -> std::process::Output {
-        Command::new("nsenter").arg(format!("--net=/var/run/netns/{}", self.0)).arg("nft").args(args).output().expect("run nft")
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
-    }
-}
-
 #[test]
 fn block_country_sets_load_into_nft_for_the_device_alone() {
     require_tool("nft", "nftables");
@@ -213,9 +191,9 @@ fn block_country_sets_load_into_nft_for_the_device_alone() {
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&rules).unwrap();
     let ns = Netns::new();
-    let load = ns.nft(&["-f", rules.to_str().unwrap()]);
+    let load = ns.command("nft").args(["-f", rules.to_str().unwrap()]).output().expect("nft");
     assert!(load.status.success(), "nft -f: {}", String::from_utf8_lossy(&load.stderr));
-    let has = |set: &str, addr: &str| ns.nft(&["get", "element", "inet", "phonehome", set, &format!("{{ {addr} }}")]).status.success();
+    let has = |set: &str, addr: &str| ns.command("nft").args(["get", "element", "inet", "phonehome", set, &format!("{{ {addr} }}")]).output().expect("nft").status.success();
     let (cn, ru) = ("wyze_base_block_country_cn_4", "wyze_base_block_country_ru_4");
     assert!(has(cn, "114.114.114.114"), "the Wyze base station's resolver is in the CN set");
     assert!(has(cn, "61.164.36.105"));
@@ -227,11 +205,11 @@ fn block_country_sets_load_into_nft_for_the_device_alone() {
     assert!(!text.contains("block_country_cn_6"), "{text}");
     // CN given twice: one set. The rules are the device's alone, before its expected rules.
     assert_eq!(text.matches("set wyze_base_block_country_cn_4 {").count(), 1);
-    let listing = String::from_utf8(ns.nft(&["list", "chain", "inet", "phonehome", "dev_wyze_base"]).stdout).unwrap();
+    let listing = String::from_utf8(ns.command("nft").args(["list", "chain", "inet", "phonehome", "dev_wyze_base"]).output().expect("nft").stdout).unwrap();
     let block = listing.find("ip daddr @wyze_base_block_country_cn_4 counter packets 0 bytes 0 drop comment \"block country-cn\"").expect(&listing);
     assert!(block < listing.find("expected[0] ntp").unwrap(), "{listing}");
     // The set as loaded holds every block written (they are collapsed already).
-    let listed = ns.nft(&["-j", "list", "set", "inet", "phonehome", cn]);
+    let listed = ns.command("nft").args(["-j", "list", "set", "inet", "phonehome", cn]).output().expect("nft");
     let json: Value = serde_json::from_slice(&listed.stdout).unwrap();
     let loaded = json["nftables"].as_array().unwrap().iter().find_map(|o| o["set"]["elem"].as_array()).unwrap().len();
     let start = text.find("set wyze_base_block_country_cn_4 {").unwrap();

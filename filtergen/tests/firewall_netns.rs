@@ -11,16 +11,15 @@
 
 mod common;
 
-use std::fs::File;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::netns::Netns;
 use common::run;
 
 const DEVICE_MAC: &str = "02:00:00:00:00:10";
@@ -60,46 +59,15 @@ fn v6(host: u8) -> IpAddr {
     IpAddr::V6(format!("fd00:3::{host}").parse().unwrap())
 }
 
-extern "C" {
-    fn setns(fd: i32, nstype: i32) -> i32;
-}
-const CLONE_NEWNET: i32 = 0x4000_0000;
-
 fn may_run() -> bool {
     common::root_or_skip("firewall_netns")
 }
 
-/// Runs `f` on a thread inside network namespace `ns`; sockets it opens stay there.
-fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        // SAFETY: a valid namespace fd; setns only changes this thread's namespace.
-        let rc = unsafe { setns(file.as_raw_fd(), CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
-        f()
-    })
-    .join()
-    .expect("namespace thread")
-}
-
-/// `--net=` for nsenter. Not `ip -n`/`ip netns exec`: they remount /sys,
-/// which fails in a chroot (where / is not a mount point).
-fn net(ns: &str) -> String {
-    format!("--net=/var/run/netns/{ns}")
-}
-
-fn sh(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The test network; dropping it stops its processes and deletes its namespaces.
+/// The test network; dropping it stops its processes, then its namespaces go.
 struct Lab {
-    device: String,
-    router: String,
-    internet: String,
+    device: Netns,
+    router: Netns,
+    internet: Netns,
     dir: tempfile::TempDir,
     children: Vec<Child>,
     /// The router's dnsmasq, restarted with each ruleset.
@@ -118,79 +86,68 @@ impl Drop for Lab {
         for server in self.servers.drain(..) {
             let _ = server.join();
         }
-        for ns in [&self.device, &self.router, &self.internet] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
-        }
     }
 }
 
 impl Lab {
-    fn new(tag: &str) -> Lab {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let id = format!("{}{}{tag}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    fn new() -> Lab {
         let mut lab = Lab {
-            device: format!("phd{id}"),
-            router: format!("phr{id}"),
-            internet: format!("phi{id}"),
+            device: Netns::new(),
+            router: Netns::new(),
+            internet: Netns::new(),
             dir: tempfile::tempdir().unwrap(),
             children: Vec::new(),
             router_dns: None,
             stop: Arc::new(AtomicBool::new(false)),
             servers: Vec::new(),
         };
-        // The guard exists before the first namespace does.
-        for ns in [&lab.device, &lab.router, &lab.internet] {
-            sh(&["ip", "netns", "add", ns]);
-            sh(&["nsenter", &net(ns), "ip", "link", "set", "lo", "up"]);
-        }
-        let (d, r, i) = (lab.device.clone(), lab.router.clone(), lab.internet.clone());
-        sh(&["nsenter", &net(&r), "ip", "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", &d]);
-        sh(&["nsenter", &net(&r), "ip", "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", &i]);
-        sh(&["nsenter", &net(&d), "ip", "link", "set", "eth0", "address", DEVICE_MAC]);
-        let addr = |ns: &str, a: &str, dev: &str| {
-            let n = net(ns);
-            let mut args = vec!["nsenter", &n, "ip", "addr", "add", a, "dev", dev];
+        let (d, r, i) = (&lab.device, &lab.router, &lab.internet);
+        r.run(&["ip", "link", "add", "lan0", "type", "veth", "peer", "name", "eth0", "netns", &d.pid()]);
+        r.run(&["ip", "link", "add", "wan0", "type", "veth", "peer", "name", "eth0", "netns", &i.pid()]);
+        d.run(&["ip", "link", "set", "eth0", "address", DEVICE_MAC]);
+        let addr = |ns: &Netns, a: &str, dev: &str| {
+            let mut args = vec!["ip", "addr", "add", a, "dev", dev];
             if a.contains(':') {
                 args.push("nodad");
             }
-            sh(&args);
+            ns.run(&args);
         };
-        addr(&d, "192.0.2.10/24", "eth0");
-        addr(&d, "fd00:1::10/64", "eth0");
-        addr(&r, "192.0.2.1/24", "lan0");
-        addr(&r, "fd00:1::1/64", "lan0");
-        addr(&r, "198.51.100.1/24", "wan0");
-        addr(&r, "fd00:2::1/64", "wan0");
-        addr(&i, "198.51.100.2/24", "eth0");
-        addr(&i, "fd00:2::2/64", "eth0");
+        addr(d, "192.0.2.10/24", "eth0");
+        addr(d, "fd00:1::10/64", "eth0");
+        addr(r, "192.0.2.1/24", "lan0");
+        addr(r, "fd00:1::1/64", "lan0");
+        addr(r, "198.51.100.1/24", "wan0");
+        addr(r, "fd00:2::1/64", "wan0");
+        addr(i, "198.51.100.2/24", "eth0");
+        addr(i, "fd00:2::2/64", "eth0");
         for host in [EXPECTED, UNEXPECTED, NAMED, OTHER_NAMED, UPSTREAM, HARDCODED] {
-            addr(&i, &format!("{}/32", v4(host)), "lo");
-            addr(&i, &format!("{}/128", v6(host)), "lo");
+            addr(i, &format!("{}/32", v4(host)), "lo");
+            addr(i, &format!("{}/128", v6(host)), "lo");
         }
-        for (ns, dev) in [(&d, "eth0"), (&r, "lan0"), (&r, "wan0"), (&i, "eth0")] {
-            sh(&["nsenter", &net(ns), "ip", "link", "set", dev, "up"]);
+        for (ns, dev) in [(d, "eth0"), (r, "lan0"), (r, "wan0"), (i, "eth0")] {
+            ns.run(&["ip", "link", "set", dev, "up"]);
         }
         // Link-local addresses still run duplicate address detection; until it
         // ends, IPv6 neighbour discovery (and the first connection) stalls.
-        for ns in [&d, &r, &i] {
+        for (name, ns) in [("device", d), ("router", r), ("internet", i)] {
             let settled = (0..50).any(|_| {
-                let out = Command::new("nsenter").arg(net(ns)).args(["ip", "-6", "addr", "show", "tentative"]).output().expect("ip");
+                let out = ns.command("ip").args(["-6", "addr", "show", "tentative"]).output().expect("ip");
                 let done = out.status.success() && out.stdout.is_empty();
                 if !done {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 done
             });
-            assert!(settled, "{ns}: IPv6 addresses still tentative after 5 s");
+            assert!(settled, "{name}: IPv6 addresses still tentative after 5 s");
         }
-        sh(&["nsenter", &net(&d), "ip", "route", "add", "default", "via", "192.0.2.1"]);
-        sh(&["nsenter", &net(&d), "ip", "-6", "route", "add", "default", "via", ROUTER_V6]);
-        sh(&["nsenter", &net(&r), "ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.2"]);
-        sh(&["nsenter", &net(&r), "ip", "-6", "route", "add", "fd00:3::/64", "via", "fd00:2::2"]);
-        sh(&["nsenter", &net(&i), "ip", "route", "add", "default", "via", "198.51.100.1"]);
-        sh(&["nsenter", &net(&i), "ip", "-6", "route", "add", "default", "via", "fd00:2::1"]);
+        d.run(&["ip", "route", "add", "default", "via", "192.0.2.1"]);
+        d.run(&["ip", "-6", "route", "add", "default", "via", ROUTER_V6]);
+        r.run(&["ip", "route", "add", "203.0.113.0/24", "via", "198.51.100.2"]);
+        r.run(&["ip", "-6", "route", "add", "fd00:3::/64", "via", "fd00:2::2"]);
+        i.run(&["ip", "route", "add", "default", "via", "198.51.100.1"]);
+        i.run(&["ip", "-6", "route", "add", "default", "via", "fd00:2::1"]);
         // /proc/sys/net is the opening thread's namespace's.
-        in_ns(&r, || {
+        r.enter(|| {
             for knob in ["/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"] {
                 std::fs::write(knob, "1").unwrap_or_else(|e| panic!("{knob}: {e}"));
             }
@@ -198,13 +155,13 @@ impl Lab {
         lab.start_servers();
         // The upstream resolver: answers the two test names, TTL 0 (nothing cached).
         let upstream_log = lab.path("upstream.log");
-        let mut upstream = dnsmasq(&i, &[&v4(UPSTREAM).to_string(), &v6(UPSTREAM).to_string()], &upstream_log);
+        let mut upstream = dnsmasq(&lab.internet, &[&v4(UPSTREAM).to_string(), &v6(UPSTREAM).to_string()], &upstream_log);
         for (name, host) in [("allowed.phonehome.test", NAMED), ("other.phonehome.test", OTHER_NAMED)] {
             upstream.arg(format!("--address=/{name}/{}", v4(host)));
             upstream.arg(format!("--address=/{name}/{}", v6(host)));
         }
         lab.spawn(upstream);
-        lab.wait_for_dns(&i, SocketAddr::new(v4(UPSTREAM), 53));
+        lab.wait_for_dns(&lab.internet, SocketAddr::new(v4(UPSTREAM), 53));
         lab
     }
 
@@ -219,7 +176,7 @@ impl Lab {
 
     /// TCP listeners on every internet address (dual-stack), drained until the lab stops.
     fn start_servers(&mut self) {
-        let listeners: Vec<TcpListener> = in_ns(&self.internet, || {
+        let listeners: Vec<TcpListener> = self.internet.enter(|| {
             [8883u16, 443, 853]
                 .iter()
                 .map(|p| {
@@ -246,10 +203,10 @@ impl Lab {
     /// Waits (bounded) until a resolver in `ns` answers. It asks for the
     /// name the profile does not have: asking for the other would put its
     /// address into the device's set before the device resolved it.
-    fn wait_for_dns(&self, ns: &str, server: SocketAddr) {
+    fn wait_for_dns(&self, ns: &Netns, server: SocketAddr) {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
-            if in_ns(ns, move || resolve(server, "other.phonehome.test", false)).is_some() {
+            if ns.enter(move || resolve(server, "other.phonehome.test", false)).is_some() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -261,18 +218,17 @@ impl Lab {
             .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
             .map(|e| format!("{}:\n{}", e.path().display(), std::fs::read_to_string(e.path()).unwrap_or_default()))
             .collect();
-        panic!("the resolver at {server} in {ns} did not answer within 5 s\n{logs}");
+        panic!("the resolver at {server} did not answer within 5 s\n{logs}");
     }
 
     fn nft(&self, args: &[&str]) -> String {
-        let n = net(&self.router);
-        let mut all = vec!["nsenter", &n, "nft"];
+        let mut all = vec!["nft"];
         all.extend_from_slice(args);
-        sh(&all)
+        self.router.run(&all)
     }
 
     fn connect(&self, addr: IpAddr, port: u16) -> Outcome {
-        in_ns(&self.device, move || {
+        self.device.enter(move || {
             match TcpStream::connect_timeout(&SocketAddr::new(addr, port), CONNECT_TIMEOUT) {
                 Ok(_) => Outcome::Connected,
                 Err(e) if e.kind() == ErrorKind::ConnectionRefused => Outcome::Refused,
@@ -283,14 +239,14 @@ impl Lab {
     }
 
     fn resolve(&self, server: IpAddr, name: &'static str, aaaa: bool) -> Option<Vec<IpAddr>> {
-        in_ns(&self.device, move || resolve(SocketAddr::new(server, 53), name, aaaa))
+        self.device.enter(move || resolve(SocketAddr::new(server, 53), name, aaaa))
     }
 }
 
 /// dnsmasq in the foreground in `ns`, only on `addrs`, logging queries to `log`.
-fn dnsmasq(ns: &str, addrs: &[&str], log: &Path) -> Command {
-    let mut cmd = Command::new("nsenter");
-    cmd.arg(net(ns)).args(["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces"]);
+fn dnsmasq(ns: &Netns, addrs: &[&str], log: &Path) -> Command {
+    let mut cmd = ns.command("dnsmasq");
+    cmd.args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces"]);
     cmd.arg(format!("--listen-address={}", addrs.join(",")));
     cmd.args(["--pid-file=", "--log-queries", "--conf-file=/dev/null"]);
     cmd.arg(format!("--log-facility={}", log.display()));
@@ -423,13 +379,12 @@ fn start_router_dns(lab: &mut Lab, conf: &Path) {
         let _ = old.wait();
     }
     let log = lab.path("router-dnsmasq.log");
-    let router = lab.router.clone();
-    let mut cmd = dnsmasq(&router, &["192.0.2.1", ROUTER_V6], &log);
+    let mut cmd = dnsmasq(&lab.router, &["192.0.2.1", ROUTER_V6], &log);
     cmd.arg(format!("--server={}", v4(UPSTREAM)));
     cmd.arg(format!("--conf-file={}", conf.display()));
     lab.router_dns = Some(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn dnsmasq"));
     let server = SocketAddr::new(IpAddr::V4(ROUTER_V4), 53);
-    lab.wait_for_dns(&router, server);
+    lab.wait_for_dns(&lab.router, server);
 }
 
 /// Everything the issue asks of one loaded ruleset.
@@ -493,7 +448,7 @@ fn nft_table_enforces_the_profile() {
     if !may_run() {
         return;
     }
-    let mut lab = Lab::new("n");
+    let mut lab = Lab::new();
     for action in ["log", "reject", "drop"] {
         let (rules, conf) = generate(&lab, "nft", action);
         let rules = rules.to_str().unwrap().to_string();
@@ -546,7 +501,7 @@ fn openwrt_include_enforces_the_profile_inside_fw4() {
     if !may_run() {
         return;
     }
-    let mut lab = Lab::new("o");
+    let mut lab = Lab::new();
     for action in ["log", "reject", "drop"] {
         let (rules, conf) = generate(&lab, "openwrt", action);
         let dnsmasq_lines = std::fs::read_to_string(&conf).unwrap();

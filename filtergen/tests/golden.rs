@@ -1,4 +1,4 @@
-//! Golden outputs for every mode and command on the seed-004 profile.
+//! Golden outputs for every mode and command on the roborock-tuya profile.
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test -p filtergen --test golden`
 //! and review the diff.
 

@@ -7,14 +7,14 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use phonehome_samples::seed004;
+use phonehome_samples::roborock_hours;
 use serde_json::Value;
 
 #[test]
 fn a_learned_profile_explains_the_device_and_collapses_names() {
     require_tool("tshark", "tshark");
     let dir = tempfile::tempdir().unwrap();
-    for (h, cap) in seed004::captures().iter().enumerate().take(4) {
+    for (h, cap) in roborock_hours::captures().iter().enumerate().take(4) {
         cap.write(&dir.path().join(format!("h{h}.pcap"))).unwrap();
     }
     let profile = dir.path().join("learned.yaml");
@@ -49,14 +49,14 @@ fn a_learned_profile_explains_the_device_and_collapses_names() {
 fn many_names_of_one_domain_become_a_wildcard() {
     require_tool("tshark", "tshark");
     use phonehome_samples::{Capture, Host};
-    let dev = Host::new(seed004::DEVICE_MAC, [10, 10, 10, 8]);
-    let resolver = Host::new(seed004::ROUTER_MAC, [10, 10, 10, 1]);
+    let dev = Host::new(roborock_hours::DEVICE_MAC, [10, 10, 10, 8]);
+    let resolver = Host::new(roborock_hours::ROUTER_MAC, [10, 10, 10, 1]);
     let mut cap = Capture::new();
     for (i, name) in ["de.ot.io.mi.com", "de.ott.io.mi.com", "dns.io.mi.com", "a2.tuyaeu.com"].iter().enumerate() {
         let addr = [110, 43, 0, 80 + i as u8];
-        cap.udp(dev, 40000, resolver, 53, &seed004::dns_message(i as u16, name, None));
-        cap.udp(resolver, 53, dev, 40000, &seed004::dns_message(i as u16, name, Some((None, &[addr]))));
-        cap.udp(dev, 40001, Host::new(seed004::ROUTER_MAC, addr), 8053, b"x");
+        cap.udp(dev, 40000, resolver, 53, &roborock_hours::dns_message(i as u16, name, None));
+        cap.udp(resolver, 53, dev, 40000, &roborock_hours::dns_message(i as u16, name, Some((None, &[addr]))));
+        cap.udp(dev, 40001, Host::new(roborock_hours::ROUTER_MAC, addr), 8053, b"x");
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mi.pcap");
@@ -211,7 +211,7 @@ fn mud_files_have_the_rfc_8520_shape() {
     bad["ietf-access-control-list:acls"]["acl"][0]["aces"]["ace"][1]["matches"]["ipv4"]["ietf-acldns:dst-dnsname"] = "*.tuyaeu.com".into();
     assert_eq!(rfc8520_problems(&bad).len(), 2);
 
-    // The seed-004 profile: MQTT to m2.tuyaeu.com, TCP 8883, from the device;
+    // The roborock-tuya profile: MQTT to m2.tuyaeu.com, TCP 8883, from the device;
     // the wildcard rule is named as left out, with exit 1.
     let (code, out, err) = run(&["mud", &profile_path("roborock-tuya.yaml"), "--mud-url", "https://example.org/r.json"]);
     assert_eq!(code, 1);

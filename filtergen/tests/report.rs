@@ -1,5 +1,5 @@
-//! Issue 7 "Done when" for `report`: on a capture set built like seed 004
-//! (samples/src/seed004.rs), the report names each behaviour with the
+//! `report` on a capture set built like a published Roborock analysis
+//! (samples/src/roborock_hours.rs), the report names each behaviour with the
 //! period the set was built with. Expectations come from the scenario's
 //! constants, not from an earlier report.
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use phonehome_samples::seed004;
+use phonehome_samples::roborock_hours;
 use serde_json::Value;
 
 /// The hourly captures `hours` in a fresh folder, hour 2 gzip-compressed.
@@ -17,7 +17,7 @@ fn capture_set(hours: std::ops::Range<usize>) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("captures");
     std::fs::create_dir_all(set.join("day1")).unwrap();
-    for (h, cap) in seed004::captures().iter().enumerate().filter(|(h, _)| hours.contains(h)) {
+    for (h, cap) in roborock_hours::captures().iter().enumerate().filter(|(h, _)| hours.contains(h)) {
         let path = set.join("day1").join(format!("hour{h}.pcap"));
         cap.write(&path).unwrap();
         if h == 2 {
@@ -54,7 +54,7 @@ fn assert_period(e: &Value, seconds: f64, text: &str) {
 }
 
 #[test]
-fn names_each_seed004_behaviour_with_its_period() {
+fn names_each_roborock_behaviour_with_its_period() {
     require_tool("tshark", "tshark");
     let (_dir, set) = capture_set(0..6);
     let (code, out, err) = report(&set, "json", &[]);
@@ -63,34 +63,34 @@ fn names_each_seed004_behaviour_with_its_period() {
 
     // Tuya discovery every 5 s, a broadcast, decoded by the plugin.
     let discovery = endpoint(&r, "255.255.255.255", 6667);
-    assert_period(discovery, seed004::DISCOVERY_PERIOD, "every 5 s");
+    assert_period(discovery, roborock_hours::DISCOVERY_PERIOD, "every 5 s");
     assert_eq!(discovery["broadcast"], true);
     assert_eq!(discovery["rule"], "tuya-discovery");
     assert_eq!(discovery["protocol"], "tuya");
 
     // MQTT to m2.tuyaeu.com:8883 (named by TLS SNI), both sessions' addresses.
     let mqtt = endpoint(&r, "m2.tuyaeu.com", 8883);
-    assert_period(mqtt, seed004::MQTT_KEEPALIVE, "every 60 s");
-    assert_eq!(mqtt["addresses"], serde_json::json!(seed004::dotted(&seed004::M2[..2])));
+    assert_period(mqtt, roborock_hours::MQTT_KEEPALIVE, "every 60 s");
+    assert_eq!(mqtt["addresses"], serde_json::json!(roborock_hours::dotted(&roborock_hours::M2[..2])));
     assert_eq!((&mqtt["status"], &mqtt["rule"]), (&Value::from("expected"), &Value::from("tuya-mqtt")));
 
     // Log uploads, rotating over the CNAME's three addresses.
     let logs = endpoint(&r, "awsde0.fds.api.xiaomi.com", 443);
-    assert_period(logs, seed004::LOG_UPLOAD_PERIOD, "every 30 min");
+    assert_period(logs, roborock_hours::LOG_UPLOAD_PERIOD, "every 30 min");
     assert_eq!(logs["addresses"].as_array().unwrap().len(), 3);
     assert_eq!(logs["rule"], "log-upload");
 
     let control = endpoint(&r, "a2.tuyaeu.com", 443);
-    assert_period(control, seed004::CONTROL_PERIOD, "every 25 min");
+    assert_period(control, roborock_hours::CONTROL_PERIOD, "every 25 min");
 
     // DHCP every 5 minutes (noise by the profile's include).
     let dhcp = endpoint(&r, "10.10.10.1", 67);
-    assert_period(dhcp, seed004::DHCP_PERIOD, "every 5 min");
+    assert_period(dhcp, roborock_hours::DHCP_PERIOD, "every 5 min");
     assert_eq!(dhcp["status"], "ignored");
 
     // NTP every 28 s, in no rule of the profile.
     let ntp = endpoint(&r, "61.164.36.105", 123);
-    assert_period(ntp, seed004::NTP_PERIOD, "every 28 s");
+    assert_period(ntp, roborock_hours::NTP_PERIOD, "every 28 s");
     assert_eq!((&ntp["ntp"], &ntp["rule"]), (&Value::from(true), &Value::from("UNEXPECTED")));
 
     // The analysis laptop's SSH session is ignored, and inbound.
@@ -98,13 +98,13 @@ fn names_each_seed004_behaviour_with_its_period() {
     assert_eq!((&ssh["status"], &ssh["direction"]), (&Value::from("ignored"), &Value::from("inbound")));
 
     // The 3am burst.
-    assert_eq!(r["hours"]["peak"]["hour"], seed004::BURST_HOUR);
+    assert_eq!(r["hours"]["peak"]["hour"], roborock_hours::BURST_HOUR);
     assert!(r["hours"]["peak"]["ratio"].as_f64().unwrap() > 3.0);
 
     // DNS: questions, CNAME, the hard-coded resolver flagged.
     let dns = r["dns"].as_array().unwrap();
     let aws = dns.iter().find(|d| d["name"] == "awsde0.fds.api.xiaomi.com").unwrap();
-    assert_eq!(aws["cnames"], serde_json::json!([seed004::AWSDE0_CNAME]));
+    assert_eq!(aws["cnames"], serde_json::json!([roborock_hours::AWSDE0_CNAME]));
     let gslb = dns.iter().find(|d| d["name"] == "ot.io.mi.com").unwrap();
     assert_eq!(gslb["repeats"], "every 10 min");
     assert_eq!(gslb["resolvers"], serde_json::json!(["114.114.114.114"]));
@@ -117,8 +117,8 @@ fn names_each_seed004_behaviour_with_its_period() {
     assert_eq!(r["plugin"], true, "the phonehome plugin must be installed (make install)");
     let iot = r["iot"].as_array().unwrap();
     let has = |f: &str, v: &str| iot.iter().any(|i| i["field"] == f && i["value"] == v);
-    assert!(has("tuya.gw_id", seed004::tuya().gw_id), "{iot:?}");
-    assert!(has("tuya.product_key", seed004::tuya().product_key), "{iot:?}");
+    assert!(has("tuya.gw_id", roborock_hours::tuya().gw_id), "{iot:?}");
+    assert!(has("tuya.product_key", roborock_hours::tuya().product_key), "{iot:?}");
 }
 
 /// The contract: every plugin field the report asks tshark for (read from
@@ -144,7 +144,7 @@ fn every_format_renders_the_same_endpoints() {
     let r: Value = serde_json::from_str(&json).unwrap();
     let endpoints = r["endpoints"].as_array().unwrap().len();
     assert_eq!(r["timezone"], "UTC+11:00");
-    assert_eq!(r["hours"]["peak"]["hour"], seed004::BURST_HOUR + 11);
+    assert_eq!(r["hours"]["peak"]["hour"], roborock_hours::BURST_HOUR + 11);
 
     let (code, csv, err) = report(&set, "csv", &[]);
     assert_eq!(code, 0, "{err}");
@@ -177,7 +177,7 @@ fn every_format_renders_the_same_endpoints() {
 fn bad_captures_are_named_and_the_rest_reported() {
     require_tool("tshark", "tshark");
     let dir = tempfile::tempdir().unwrap();
-    let caps = seed004::captures();
+    let caps = roborock_hours::captures();
     let good = dir.path().join("good.pcap");
     caps[0].write(&good).unwrap();
     let full = dir.path().join("full.pcap");

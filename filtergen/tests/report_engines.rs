@@ -1,7 +1,7 @@
 //! `report --format json` from the native observation pass (the default)
 //! equals the tshark pass's (`--engine tshark`, with the phonehome plugin)
 //! field for field: on every demo capture (the device being each of its two
-//! busiest MACs), on the six seed-004-like hours as one set with the shipped
+//! busiest MACs), on the six Roborock-like hours as one set with the shipped
 //! profile, and on the real captures in ../shared/captures/. Hostile
 //! captures (truncated, junk, mutated) give the same problems, never a panic.
 //!
@@ -103,7 +103,7 @@ fn dhcp_offer() -> Vec<u8> {
 /// segments, an HTTP request, a DHCP offer, DNS over TCP, mDNS, SSDP, NTP,
 /// ICMP, ARP and a Tuya PDU split over two segments.
 fn edge_cases() -> phonehome_samples::Capture {
-    use phonehome_samples::seed004::{client_hello, dns_message};
+    use phonehome_samples::roborock_hours::{client_hello, dns_message};
     use phonehome_samples::{Capture, Host};
     let device = Host::new([0x64, 0x90, 0xc1, 0x1d, 0x24, 0xc4], [192, 0, 2, 8]);
     let router = Host::new([0x00, 0x0c, 0x42, 0xcf, 0x36, 0x20], [192, 0, 2, 1]);
@@ -127,7 +127,7 @@ fn edge_cases() -> phonehome_samples::Capture {
     let mut ntp = vec![0x23u8];
     ntp.extend_from_slice(&[0; 47]);
     cap.udp(device, 123, cloud, 123, &ntp);
-    let (_, tuya) = phonehome_samples::seed004::tuya().discovery_frame();
+    let (_, tuya) = phonehome_samples::roborock_hours::tuya().discovery_frame();
     cap.tcp(device, 50005, router, 6668).send(0, &tuya, &[20]);
     let echo = etherparse::PacketBuilder::ethernet2(device.mac, cloud.mac).ipv4([192, 0, 2, 8], [203, 0, 113, 7], 64).icmpv4_echo_request(1, 1);
     let mut frame = Vec::new();
@@ -188,10 +188,10 @@ fn native_and_tshark_reports_agree() {
     let mut problems = Vec::new();
     let mut compared = 0;
     let mut singles: Vec<PathBuf> = Vec::new();
-    let seed = dir.path().join("seed004");
+    let seed = dir.path().join("roborock");
     std::fs::create_dir_all(&seed).unwrap();
     for (name, capture) in phonehome_samples::demo_captures() {
-        let path = if name.starts_with("seed004") { seed.join(&name) } else { dir.path().join(&name) };
+        let path = if name.starts_with("roborock-hour") { seed.join(&name) } else { dir.path().join(&name) };
         capture.write(&path).unwrap();
         singles.push(path);
     }
@@ -208,7 +208,7 @@ fn native_and_tshark_reports_agree() {
     }
     // The six hours as one set, with the shipped profile.
     let roborock = PathBuf::from(profile_path("roborock-tuya.yaml"));
-    problems.extend(compare("seed004 set", &roborock, &[&seed]));
+    problems.extend(compare("roborock set", &roborock, &[&seed]));
     compared += 1;
     assert!(compared >= 20, "compared only {compared} reports");
     assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
@@ -328,7 +328,7 @@ fn hostile_captures_give_the_same_problems() {
 #[test]
 fn non_ethernet_captures_go_through_tshark() {
     require_tool("tshark", "tshark");
-    use phonehome_samples::seed004::dns_message;
+    use phonehome_samples::roborock_hours::dns_message;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("raw-ip.pcap");
     let header = pcap_file::pcap::PcapHeader { datalink: pcap_file::DataLink::RAW, ..Default::default() };

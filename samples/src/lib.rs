@@ -8,7 +8,7 @@ pub mod miio;
 pub mod p2p;
 pub mod scenarios;
 pub mod tuya_sessions;
-pub mod seed004;
+pub mod roborock_hours;
 pub mod tuya;
 
 use std::fs::File;
@@ -22,7 +22,7 @@ use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 
 /// The demo captures `phonehome-samples` writes, by file name: Tuya
 /// discovery, a Tuya 3.4 session, Kalay/IOTC and PPPP sessions, miIO LAN
-/// polls, and the six seed-004-like hours.
+/// polls, and the six Roborock-like hours.
 pub fn demo_captures() -> Vec<(String, Capture)> {
     let mut samples: Vec<(String, Capture)> = vec![
         ("tuya-discovery.pcap".into(), scenarios::tuya_discovery(&scenarios::demo_devices(), 4)),
@@ -31,7 +31,7 @@ pub fn demo_captures() -> Vec<(String, Capture)> {
         ("pppp-session.pcap".into(), p2p::pppp_session("MyVendorPSK")),
         ("miio-lan.pcap".into(), miio::miio_lan(&miio::demo_device(), 3)),
     ];
-    samples.extend(seed004::captures().into_iter().enumerate().map(|(h, cap)| (format!("seed004-hour{h}.pcap"), cap)));
+    samples.extend(roborock_hours::captures().into_iter().enumerate().map(|(h, cap)| (format!("roborock-hour{h}.pcap"), cap)));
     samples
 }
 

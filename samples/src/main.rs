@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     let dir = match args.as_slice() {
         [dir] if !dir.starts_with('-') => PathBuf::from(dir),
         _ => {
-            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)\n  tuya-session-3.4.pcap  a Tuya 3.4 session on TCP 6668 (local key: see README)\n  iotc-session.pcap    ThroughTek Kalay LAN search, master-server requests, ping, session data\n  pppp-session.pcap    CS2 PPPP LAN session, PSK-obfuscated datagrams (\"camera\", \"MyVendorPSK\")\n  miio-lan.pcap        Xiaomi miIO polls on UDP 54321; the hello reply leaks the token\n  seed004-hourN.pcap   six hours of a seed-004-like Roborock on Tuya firmware");
+            eprintln!("usage: phonehome-samples DIR\n\nWrites sample captures built by phonehome's own encoders into DIR:\n  tuya-discovery.pcap  Tuya discovery broadcasts (3.1 plain, 3.3 and 3.4 encrypted)\n  tuya-session-3.4.pcap  a Tuya 3.4 session on TCP 6668 (local key: see README)\n  iotc-session.pcap    ThroughTek Kalay LAN search, master-server requests, ping, session data\n  pppp-session.pcap    CS2 PPPP LAN session, PSK-obfuscated datagrams (\"camera\", \"MyVendorPSK\")\n  miio-lan.pcap        Xiaomi miIO polls on UDP 54321; the hello reply leaks the token\n  roborock-hourN.pcap   six hours of a Roborock-like Roborock on Tuya firmware");
             return ExitCode::from(2);
         }
     };

@@ -1,5 +1,5 @@
 //! `filtergen report --geoip` with a country database written by a
-//! third-party MaxMind DB writer (mmdb-writer, from PyPI), on the seed-004
+//! third-party MaxMind DB writer (mmdb-writer, from PyPI), on the Roborock-like
 //! capture set: the database overrides the embedded registry countries; and
 //! `filtergen firewall --block-country --geoip` adds the database's blocks
 //! (IPv6 included) to the embedded ones.
@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use phonehome_e2e::*;
-use phonehome_samples::seed004;
+use phonehome_samples::roborock_hours;
 
 #[test]
 fn report_names_the_country_of_each_endpoint_and_resolver() {
@@ -19,7 +19,7 @@ fn report_names_the_country_of_each_endpoint_and_resolver() {
         &[db.to_str().unwrap(), "61.164.36.0/24=CN", "114.114.114.0/24=CN", "3.64.0.0/12=DE", "35.156.0.0/14=DE"],
     );
     let mut captures = Vec::new();
-    for (hour, cap) in seed004::captures().into_iter().enumerate() {
+    for (hour, cap) in roborock_hours::captures().into_iter().enumerate() {
         captures.push(write_capture(&format!("geoip-hour{hour}.pcap"), &cap));
     }
     let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/roborock-tuya.yaml");

@@ -179,7 +179,7 @@ mod tests {
     #[test]
     fn seed_addresses_have_their_registration_country() {
         assert_eq!(code(ip("114.114.114.114")), Some("CN"), "the Wyze base station's hard-coded resolver");
-        assert_eq!(code(ip("61.164.36.105")), Some("CN"), "the NTP server of the seed captures");
+        assert_eq!(code(ip("61.164.36.105")), Some("CN"), "the MiLight bridge's NTP server");
         assert_eq!(code(ip("8.8.8.8")), Some("US"));
         assert_eq!(code(ip("10.10.10.1")), None);
         assert_eq!(code(ip("2001:db8::1")), None);

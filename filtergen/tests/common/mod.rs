@@ -3,6 +3,8 @@
 //! should keep can be computed independently of filtergen.
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ pub const SID_FIRST: u32 = 1_770_000;
 pub const SID_LAST: u32 = 1_770_099;
 
 /// ThroughTek Kalay master servers (m1..m5.iotcplatform.com and the other
-/// masters a published plug firmware lists), on their UDP port.
+/// masters the Supra plug's firmware lists), on their UDP port.
 pub const KALAY_MASTERS: [&str; 9] = [
     "50.19.254.134",
     "122.248.234.207",

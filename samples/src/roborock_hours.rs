@@ -1,4 +1,4 @@
-//! A capture set like seed 004's (a Roborock vacuum on Tuya firmware on an
+//! A capture set like a published analysis of a Roborock vacuum on Tuya firmware on an
 //! isolated VLAN): six hourly captures from 2024-01-01 00:00 UTC with
 //!
 //! - Tuya discovery broadcasts to 255.255.255.255:6667 every 5 s,
@@ -9,10 +9,10 @@
 //!   balancer, three addresses in turn) every 30 minutes,
 //! - a2.tuyaeu.com:443 requests every 25 minutes,
 //! - the 3am burst: ten minutes of status messages on the new MQTT session,
-//! - NTP to 61.164.36.105 every 28 s (seed 000's pattern; in no rule of the
+//! - NTP to 61.164.36.105 every 28 s (the MiLight bridge's pattern; in no rule of the
 //!   roborock-tuya profile, so UNEXPECTED),
 //! - `ot.io.mi.com` asked of the hard-coded resolver 114.114.114.114 every
-//!   10 minutes (seed 002's pattern),
+//!   10 minutes (the Wyze base station's pattern),
 //! - noise: the analysis laptop's SSH session, ARP replies.
 //!
 //! Periods carry a small deterministic jitter. The constants are what a
