@@ -57,11 +57,35 @@ pub struct Ports {
     pub label: &'static str,
 }
 
-/// The protocols a port identifies on its own: Wireshark has no heuristic
-/// for them, so their ports can stand for them in a capture filter or a
-/// firewall rule. Others (tls, http, ssh, quic, the plugin's) are found by
-/// content as well, on any port.
-const BY_PORT: [&str; 12] = ["dns", "dhcp", "dhcpv6", "ntp", "nbns", "nbdgm", "ssdp", "mdns", "llmnr", "mndp", "coap", "mqtt"];
+/// How well a protocol's ports tell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Told {
+    /// Wireshark finds it on its ports only (no heuristic, no protocol
+    /// carrying it): its ports stand for it in a capture filter, a firewall
+    /// rule or the native matcher.
+    Alone,
+    /// Mostly on its ports, but other protocols carry it too (MQTT over
+    /// WebSocket, CoAP over DTLS): good enough to open a firewall for it,
+    /// not to say where Wireshark finds it.
+    Mostly,
+}
+
+/// The protocols their ports tell. Others (tls, http, ssh, quic, the
+/// plugin's) are found by content as well, on any port.
+const BY_PORT: [(&str, Told); 12] = [
+    ("dns", Told::Alone),
+    ("dhcp", Told::Alone),
+    ("dhcpv6", Told::Alone),
+    ("ntp", Told::Alone),
+    ("nbns", Told::Alone),
+    ("nbdgm", Told::Alone),
+    ("ssdp", Told::Alone),
+    ("mdns", Told::Alone),
+    ("llmnr", Told::Alone),
+    ("mndp", Told::Alone),
+    ("coap", Told::Mostly),
+    ("mqtt", Told::Mostly),
+];
 
 const fn one(port: u16) -> PortRange {
     PortRange::one(port)
@@ -151,9 +175,14 @@ pub fn has_ports(protocol: &str) -> bool {
     of(protocol).next().is_some()
 }
 
-/// Whether `protocol`'s ports alone tell it (see [`BY_PORT`]).
+/// How well `protocol`'s ports tell it (None: they do not).
+pub fn told_by_port(protocol: &str) -> Option<Told> {
+    BY_PORT.iter().find(|(name, _)| *name == protocol).map(|&(_, told)| told)
+}
+
+/// Whether `protocol`'s ports alone tell it.
 pub fn by_port(protocol: &str) -> bool {
-    BY_PORT.contains(&protocol)
+    told_by_port(protocol) == Some(Told::Alone)
 }
 
 /// For each transport and port, the first row holding it (its index + 1;
@@ -219,7 +248,8 @@ mod tests {
         assert_eq!(at(Transport::Udp, 6667).map(|p| p.label), Some("tuya discovery"));
         assert_eq!(at(Transport::Udp, 54321).map(|p| p.protocol), Some("miio"));
         assert!(at(Transport::Udp, 32761).is_some() && at(Transport::Udp, 40000).is_none());
-        assert!(by_port("mndp") && !by_port("tls") && !by_port("tuya"));
+        assert!(by_port("mndp") && !by_port("mqtt") && !by_port("tls") && !by_port("tuya"));
+        assert_eq!(told_by_port("mqtt"), Some(Told::Mostly));
     }
 
     #[test]
@@ -235,7 +265,7 @@ mod tests {
                 }
             }
         }
-        for name in BY_PORT {
+        for (name, _) in BY_PORT {
             assert!(has_ports(name), "{name}");
         }
     }

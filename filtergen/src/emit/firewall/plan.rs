@@ -135,7 +135,7 @@ impl L4 {
 /// (arp, stp, tuya, …) have none: a router sees no ports or IP protocol
 /// number that identifies them.
 pub fn protocol_l4(name: &str) -> Option<Vec<L4>> {
-    if wellknown::by_port(name) {
+    if wellknown::told_by_port(name).is_some() {
         let ports = [Transport::Udp, Transport::Tcp].into_iter().filter_map(|transport| {
             let ranges: Vec<PortRange> = wellknown::ranges(name, transport).map(PortRange::from).collect();
             (!ranges.is_empty()).then_some(L4::Ports { transport, ranges, family: None })
