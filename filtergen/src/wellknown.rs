@@ -87,6 +87,14 @@ const BY_PORT: [(&str, Told); 12] = [
     ("mqtt", Told::Mostly),
 ];
 
+/// Ports the firewall's router rules name on their own.
+pub const DNS_PORT: u16 = 53;
+pub const DNS_OVER_TLS_PORT: u16 = 853;
+pub const DHCP_SERVER_PORT: u16 = 67;
+const DHCP_CLIENT_PORT: u16 = 68;
+const DHCPV6_CLIENT_PORT: u16 = 546;
+pub const DHCPV6_SERVER_PORT: u16 = 547;
+
 const fn one(port: u16) -> PortRange {
     PortRange::one(port)
 }
@@ -104,10 +112,10 @@ const BUILT_IN: [Ports; 22] = {
     use Source::{Usual, Wireshark};
     use Transport::{Tcp, Udp};
     [
-        ports("dns", Udp, &[one(53)], Wireshark, "dns"),
-        ports("dns", Tcp, &[one(53)], Wireshark, "dns"),
-        ports("dhcp", Udp, &[range(67, 68)], Wireshark, "dhcp"),
-        ports("dhcpv6", Udp, &[range(546, 547)], Wireshark, "dhcpv6"),
+        ports("dns", Udp, &[one(DNS_PORT)], Wireshark, "dns"),
+        ports("dns", Tcp, &[one(DNS_PORT)], Wireshark, "dns"),
+        ports("dhcp", Udp, &[range(DHCP_SERVER_PORT, DHCP_CLIENT_PORT)], Wireshark, "dhcp"),
+        ports("dhcpv6", Udp, &[range(DHCPV6_CLIENT_PORT, DHCPV6_SERVER_PORT)], Wireshark, "dhcpv6"),
         ports("ntp", Udp, &[one(123)], Wireshark, "ntp"),
         ports("nbns", Udp, &[one(137)], Wireshark, "netbios name service"),
         ports("nbdgm", Udp, &[one(138)], Wireshark, "netbios datagrams"),
@@ -126,7 +134,7 @@ const BUILT_IN: [Ports; 22] = {
         ports("tls", Tcp, &[one(443)], Wireshark, "https"),
         ports("tls", Tcp, &[one(8443)], Usual, "https-alt"),
         ports("tls", Tcp, &[one(8883)], Wireshark, "mqtt over tls"),
-        ports("tls", Tcp, &[one(853)], Wireshark, "dns over tls"),
+        ports("tls", Tcp, &[one(DNS_OVER_TLS_PORT)], Wireshark, "dns over tls"),
         ports("tls", Tcp, &[one(465), one(993), one(995)], Wireshark, "mail over tls"),
     ]
 };

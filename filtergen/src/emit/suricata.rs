@@ -384,7 +384,7 @@ impl<'a> ProfileRules<'a> {
         let mut allowed: Vec<IpNet> = PRIVATE.iter().map(|n| n.parse().expect("constant")).collect();
         allowed.extend(options.local_resolvers.iter().map(|a| IpNet::from(*a)));
         for rule in self.profile.ignore.iter().chain(&self.profile.expected) {
-            let dns = rule.tcp.iter().chain(&rule.udp).any(|p| p.contains(53)) || rule.protocols.iter().any(|p| p.0 == "dns");
+            let dns = rule.tcp.iter().chain(&rule.udp).any(|p| p.contains(wellknown::DNS_PORT)) || rule.protocols.iter().any(|p| p.0 == "dns");
             if dns {
                 allowed.extend(rule.nets());
                 for n in rule.names() {
