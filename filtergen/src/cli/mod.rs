@@ -49,7 +49,7 @@ pub struct FilterOpts {
 /// Captures whose DNS answers give the profiles' host names their addresses.
 #[derive(clap::Args, Debug)]
 pub struct ResolveOpts {
-    /// Take the addresses DNS answers in these captures gave for the profiles' host names as theirs (matched as those names, or seeding the firewall's host-name sets).
+    /// Addresses DNS answers in these captures gave for the profiles' host names count as those names (the firewall seeds its host-name sets with them).
     #[arg(long, num_args = 1.., value_name = "CAPTURE")]
     pub resolve_from: Vec<PathBuf>,
 }

@@ -10,7 +10,6 @@ use crate::error::Error;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// One rule set per profile, in one rules file.
     #[command(flatten)]
     pub profiles: ProfilesOpts,
     /// Write DIR/phonehome.rules and DIR/suricata-phonehome.yaml instead of printing the rules.
