@@ -102,6 +102,35 @@ pub struct PrefSpec {
     pub description: &'static str,
 }
 
+/// An inclusive range of ports (`first == last` for one port).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    /// The single port `port`.
+    pub const fn one(port: u16) -> PortRange {
+        PortRange { first: port, last: port }
+    }
+
+    pub fn contains(&self, port: u16) -> bool {
+        (self.first..=self.last).contains(&port)
+    }
+}
+
+/// Whether one of `ranges` holds `port`.
+pub fn in_ranges(ranges: &[PortRange], port: u16) -> bool {
+    ranges.iter().any(|r| r.contains(port))
+}
+
+/// `ranges` as a Wireshark range string, e.g. "6666-6667,7000".
+pub fn range_text(ranges: &[PortRange]) -> String {
+    let one = |r: &PortRange| if r.first == r.last { r.first.to_string() } else { format!("{}-{}", r.first, r.last) };
+    ranges.iter().map(one).collect::<Vec<_>>().join(",")
+}
+
 /// Everything the glue needs to register one protocol.
 #[derive(Debug)]
 pub struct ProtocolSpec {
@@ -110,9 +139,9 @@ pub struct ProtocolSpec {
     pub filter_name: &'static str,
     pub fields: &'static [FieldSpec],
     pub experts: &'static [ExpertSpec],
-    /// UDP and TCP ports as Wireshark range strings ("6666-6667,7000").
-    pub udp_ports: &'static str,
-    pub tcp_ports: &'static str,
+    /// The UDP and TCP ports Wireshark hands to the protocol.
+    pub udp_ports: &'static [PortRange],
+    pub tcp_ports: &'static [PortRange],
     pub heuristic_udp: bool,
     pub heuristic_tcp: bool,
     /// Bytes needed before [`crate::Dissector::pdu_len`] can tell a TCP PDU's length.
@@ -177,4 +206,17 @@ macro_rules! experts {
             fn from(e: $enum) -> u32 { e as u32 }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_print_as_wireshark_reads_them() {
+        let r = [PortRange { first: 6666, last: 6667 }, PortRange::one(7000)];
+        assert_eq!(range_text(&r), "6666-6667,7000");
+        assert_eq!(range_text(&[]), "");
+        assert!(in_ranges(&r, 6667) && in_ranges(&r, 7000) && !in_ranges(&r, 6668));
+    }
 }

@@ -14,6 +14,7 @@
 //! - `report`: observations, the report model and its renderings, `learn`;
 //! - `emit`: outputs for other tools (commands, scripts, Wireshark profiles, MUD);
 //! - `watch`: a long dumpcap ring capture analysed file by file, with alerts.
+//! - `wellknown`: the ports well-known protocols (and the plugin's) run on.
 
 mod atomic;
 mod cli;
@@ -28,6 +29,7 @@ mod report;
 mod run;
 mod tshark;
 mod watch;
+mod wellknown;
 
 pub use cli::{run, Cli};
 pub use error::Error;

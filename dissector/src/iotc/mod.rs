@@ -7,7 +7,7 @@
 pub mod header;
 pub mod scramble;
 
-use crate::spec::ProtocolSpec;
+use crate::spec::{PortRange, ProtocolSpec};
 use crate::tree::{Enc, KeyState, PayloadState, Span, Tree, Value};
 use crate::{experts, fields, Dissector, Packet, State};
 use header::Header;
@@ -31,14 +31,19 @@ experts! { pub Expert, EXPERTS;
     BadLength => ("iotc.bad_length", Malformed, Warn, "Length field does not match the datagram"),
 }
 
+/// The master servers' UDP port (m1..m5.iotcplatform.com).
+pub const MASTER_PORT: u16 = 10001;
+/// The UDP port of LAN search.
+pub const LAN_SEARCH_PORT: u16 = 32761;
+
 static SPEC: ProtocolSpec = ProtocolSpec {
     name: "ThroughTek Kalay IOTC",
     short_name: "IOTC",
     filter_name: "iotc",
     fields: FIELDS,
     experts: EXPERTS,
-    udp_ports: "10001,32761",
-    tcp_ports: "",
+    udp_ports: &[PortRange::one(MASTER_PORT), PortRange::one(LAN_SEARCH_PORT)],
+    tcp_ports: &[],
     heuristic_udp: true,
     heuristic_tcp: false,
     tcp_header_len: 0,

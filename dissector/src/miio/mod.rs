@@ -9,7 +9,7 @@ pub mod transactions;
 
 use crate::crypto::hex;
 use crate::json;
-use crate::spec::{ColumnSpec, ProtocolSpec, TableSpec};
+use crate::spec::{self, ColumnSpec, PortRange, ProtocolSpec, TableSpec};
 use crate::tree::{ChecksumStatus, Enc, Item, KeyState, PayloadState, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
 use crate::{experts, fields, Dissector, Packet, PduLen, State};
 use frame::{FrameError, Header, HelloKind, Token};
@@ -62,16 +62,21 @@ static TOKENS: TableSpec = TableSpec {
     ],
 };
 
+/// Where devices listen on the LAN (and answer the hello that may leak their token).
+pub const LAN_PORT: u16 = 54321;
+/// The cloud channel's UDP port (ot.io.mi.com).
+pub const CLOUD_PORT: u16 = 8053;
+
 static SPEC: ProtocolSpec = ProtocolSpec {
     name: "Xiaomi miIO",
     short_name: "miIO",
     filter_name: "miio",
     fields: FIELDS,
     experts: EXPERTS,
-    udp_ports: "8053,54321",
+    udp_ports: &[PortRange::one(CLOUD_PORT), PortRange::one(LAN_PORT)],
     // TCP 80 belongs to HTTP: the cloud channel there is claimed stream by
     // stream (see `shared_tcp_ports`), elsewhere by the heuristic.
-    tcp_ports: "",
+    tcp_ports: &[],
     heuristic_udp: true,
     heuristic_tcp: true,
     tcp_header_len: frame::LENGTH_END as u32,
@@ -172,7 +177,7 @@ fn device_stat(pkt: &Packet, h: &Header, t: &mut Tree) {
 
 /// A port of [`SPEC`]'s list: where devices (and the cloud) listen.
 fn is_device_port(port: u16) -> bool {
-    SPEC.udp_ports.split(',').any(|p| p.trim().parse() == Ok(port))
+    spec::in_ranges(SPEC.udp_ports, port)
 }
 
 fn header_fields(t: &mut Tree) {

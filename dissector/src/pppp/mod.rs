@@ -7,7 +7,7 @@ pub mod ilnk;
 pub mod message;
 pub mod psk;
 
-use crate::spec::{PrefSpec, ProtocolSpec};
+use crate::spec::{PortRange, PrefSpec, ProtocolSpec};
 use crate::tree::{Enc, KeyState, PayloadState, Span, Tree, Value};
 use crate::{experts, fields, Dissector, Packet, State};
 
@@ -51,14 +51,19 @@ static PREFS: [PrefSpec; 1] = [PrefSpec {
     description: "Comma-separated pre-shared strings to try for obfuscated PPPP datagrams (before the published vendor ones)",
 }];
 
+/// The P2P servers' UDP port.
+pub const SERVER_PORT: u16 = 32100;
+/// The UDP port of LAN search.
+pub const LAN_SEARCH_PORT: u16 = 32108;
+
 static SPEC: ProtocolSpec = ProtocolSpec {
     name: "CS2 Network PPPP",
     short_name: "PPPP",
     filter_name: "pppp",
     fields: FIELDS,
     experts: EXPERTS,
-    udp_ports: "32100,32108",
-    tcp_ports: "",
+    udp_ports: &[PortRange::one(SERVER_PORT), PortRange::one(LAN_SEARCH_PORT)],
+    tcp_ports: &[],
     heuristic_udp: true,
     heuristic_tcp: false,
     tcp_header_len: 0,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::crypto::{ecb_decrypt, hex, hmac_sha256};
 use crate::json;
-use crate::spec::{ColumnSpec, ProtocolSpec, TableSpec};
+use crate::spec::{ColumnSpec, PortRange, ProtocolSpec, TableSpec};
 use crate::tree::{ChecksumStatus, Enc, KeyState, PayloadState, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
 use crate::{experts, fields, Dissector, Packet, PduLen, State, Transport};
 use frame::{Frame, Framing, GcmParts};
@@ -81,14 +81,17 @@ static KEYS: TableSpec = TableSpec {
     ],
 };
 
+/// Discovery: 6666 plain (3.1), 6667 encrypted (3.3+), 7000 (requests a device answers).
+pub const DISCOVERY_PORTS: [PortRange; 2] = [PortRange { first: 6666, last: 6667 }, PortRange::one(7000)];
+
 static SPEC: ProtocolSpec = ProtocolSpec {
     name: "Tuya local protocol",
     short_name: "Tuya",
     filter_name: "tuya",
     fields: FIELDS,
     experts: EXPERTS,
-    udp_ports: "6666-6667,7000",
-    tcp_ports: "6668",
+    udp_ports: &DISCOVERY_PORTS,
+    tcp_ports: &[PortRange::one(session::DEVICE_PORT)],
     heuristic_udp: true,
     heuristic_tcp: true,
     tcp_header_len: frame::HEADER_6699 as u32,

@@ -1,27 +1,23 @@
 //! `filtergen check`: validates profiles and compiles every generated filter.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use super::{resolve, stdout_error, Context};
+use super::{stdout_error, Context, ProfilesOpts};
 use crate::compile::check::{self, Compilers};
 use crate::error::Error;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(required = true)]
-    pub profiles: Vec<PathBuf>,
-    /// Also match the addresses DNS answers in these captures returned.
-    #[arg(long, num_args = 1.., value_name = "CAPTURE")]
-    pub resolve_from: Vec<PathBuf>,
+    #[command(flatten)]
+    pub profiles: ProfilesOpts,
 }
 
 pub(super) fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32, Error> {
-    let Args { profiles, resolve_from } = args;
+    let Args { profiles } = args;
     let compilers = Compilers::new()?;
-    let resolved = resolve(&resolve_from)?;
+    let resolved = profiles.resolve.resolved()?;
     let mut failed = false;
-    for path in &profiles {
+    for path in &profiles.profiles {
         let profile = match ctx.load(path) {
             Ok(p) => p,
             Err(e) => {

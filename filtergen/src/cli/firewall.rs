@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use super::{resolve, Context};
+use super::{Context, ProfilesOpts};
 use crate::emit::firewall::{check, country_blocks, dnsmasq, generate, Action, Blocklist, DnsPin, Format, Options};
 use crate::error::Error;
 use crate::report::country::Country;
@@ -23,8 +23,8 @@ Per device (its MACs and IPs), forwarded traffic an expected rule matches is acc
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(required = true, value_name = "PROFILE")]
-    pub profiles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub profiles: ProfilesOpts,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = Format::Nft)]
     pub format: Format,
@@ -34,9 +34,6 @@ pub struct Args {
     /// Redirect the devices' DNS to this resolver (one IPv4 and/or one IPv6 address; repeatable), block DNS over TLS.
     #[arg(long, value_name = "ADDR")]
     pub dns_pin: Vec<IpAddr>,
-    /// Seed the host-name sets with the addresses DNS answers in these captures gave.
-    #[arg(long, num_args = 1.., value_name = "CAPTURE")]
-    pub resolve_from: Vec<PathBuf>,
     /// Keep the devices from the blocks registered to these countries (ISO codes, comma-separated or repeated).
     #[arg(long, value_name = "CC", value_delimiter = ',')]
     pub block_country: Vec<Country>,
@@ -56,9 +53,9 @@ pub struct Args {
 
 /// Writes the ruleset and the dnsmasq lines; returns the exit code.
 pub(super) fn run(ctx: &Context, args: Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let profiles = args.profiles.iter().map(|p| ctx.load(p)).collect::<Result<Vec<_>, _>>()?;
+    let profiles = args.profiles.load_all(ctx)?;
     let profiles = &profiles[..];
-    let resolved = resolve(&args.resolve_from)?;
+    let resolved = args.profiles.resolve.resolved()?;
     let geoip = args.geoip.as_deref().map(geoip::Countries::open).transpose()?;
     let blocklists = country_blocklists(&args.block_country, geoip.as_ref())?;
     let opts = Options { action: args.action, dns_pin: DnsPin::from_addrs(&args.dns_pin)?, resolved: &resolved, blocklists, geoip: geoip.as_ref() };

@@ -1,9 +1,8 @@
 //! `filtergen install`: writes a Wireshark configuration profile.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use super::{config_dir, resolve, stdout_error, Context, WiresharkOpts};
+use super::{config_dir, stdout_error, Context, ProfilesOpts, WiresharkOpts};
 use crate::compile::delivery::ModeFilter;
 use crate::emit::wsprofile;
 use crate::error::Error;
@@ -11,20 +10,17 @@ use crate::profile::rules::Name;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(required = true)]
-    pub profiles: Vec<PathBuf>,
-    /// Also match the addresses DNS answers in these captures returned.
-    #[arg(long, num_args = 1.., value_name = "CAPTURE")]
-    pub resolve_from: Vec<PathBuf>,
+    #[command(flatten)]
+    pub profiles: ProfilesOpts,
     #[command(flatten)]
     pub wireshark: WiresharkOpts,
 }
 
 pub(super) fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32, Error> {
-    let Args { profiles, resolve_from, wireshark } = args;
-    let resolved = resolve(&resolve_from)?;
+    let Args { profiles, wireshark } = args;
+    let resolved = profiles.resolve.resolved()?;
     let mut contents = wsprofile::Contents::default();
-    for path in &profiles {
+    for path in &profiles.profiles {
         let profile = ctx.load(path)?;
         contents.filters.extend(ModeFilter::all(&profile, &resolved)?);
         contents.keys.tuya.extend(profile.keys.tuya);

@@ -3,12 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::Context;
 use crate::clock::UtcOffset;
 use crate::error::Error;
 use crate::report::gather;
 use crate::report::learn;
 use crate::report::observe::DeviceMatch;
-use crate::profile::protocols::Catalog;
 use crate::report::model::{self, Inputs};
 use crate::profile::rules::{Device, Keys, MacPattern, Name, Profile};
 
@@ -34,7 +34,7 @@ pub struct LearnArgs {
     pub engine: gather::Engine,
 }
 
-pub fn learn(args: LearnArgs, catalog: Option<&Catalog>, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
+pub(super) fn learn(args: LearnArgs, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     if let Some(path) = &args.output {
         if path.exists() {
             return Err(Error::Usage(format!("{}: exists; learn never overwrites a profile (choose another name)", path.display())));
@@ -71,7 +71,7 @@ pub fn learn(args: LearnArgs, catalog: Option<&Catalog>, out: &mut dyn Write, er
     })
     .endpoints;
     let text = learn::draft(&args.device, &name, &rows, &gathered.observations, gathered.captures.len());
-    learn::validate(&text, catalog)?;
+    ctx.checked(|catalog| learn::validate(&text, catalog))?;
     match &args.output {
         Some(path) => crate::atomic::write(path, text.as_bytes())?,
         None => out.write_all(text.as_bytes()).map_err(|e| Error::io("<stdout>", e))?,

@@ -43,9 +43,43 @@ pub struct FilterOpts {
     /// Which traffic to keep.
     #[arg(long, short, value_enum, default_value_t = Mode::Clean)]
     pub mode: Mode,
-    /// Also match the addresses DNS answers in these captures returned for the profile's host names.
+    #[command(flatten)]
+    pub resolve: ResolveOpts,
+}
+
+/// Captures whose DNS answers give the profiles' host names their addresses.
+#[derive(clap::Args, Debug)]
+pub struct ResolveOpts {
+    /// Addresses DNS answers in these captures gave for the profiles' host names count as those names (the firewall seeds its host-name sets with them).
     #[arg(long, num_args = 1.., value_name = "CAPTURE")]
     pub resolve_from: Vec<PathBuf>,
+}
+
+impl ResolveOpts {
+    fn resolved(&self) -> Result<Resolved, Error> {
+        if self.resolve_from.is_empty() {
+            Ok(Resolved::none())
+        } else {
+            Resolved::from_captures(&self.resolve_from)
+        }
+    }
+}
+
+/// The device profiles a command reads, and captures resolving their host names.
+#[derive(clap::Args, Debug)]
+pub struct ProfilesOpts {
+    /// Device profiles (YAML).
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub resolve: ResolveOpts,
+}
+
+impl ProfilesOpts {
+    /// Every profile, or the first error.
+    fn load_all(&self, ctx: &Context) -> Result<Vec<Profile>, Error> {
+        self.profiles.iter().map(|p| ctx.load(p)).collect()
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -116,7 +150,12 @@ pub enum Cmd {
 
 /// Runs the parsed command; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let ctx = Context::default();
+    // Firewall rules and MUD files translate only the protocols they know
+    // and name any other rule in an error: they need no list of tshark's
+    // protocols. Other commands check every rule's names, whether the mode
+    // uses the rule or not (Suricata passes unknown names on with a warning).
+    let check_names = !matches!(cli.command, Cmd::Firewall(_) | Cmd::Mud(_));
+    let ctx = Context { check_names, ..Context::default() };
     let result = command(cli, &ctx, out, err);
     // A tshark that could not list its protocols (asked only when needed).
     for warning in ctx.warnings.take() {
@@ -137,7 +176,7 @@ fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) ->
             let profile = ctx.load(&args.profile)?;
             report::run(args, &profile, out, err)
         }
-        Cmd::Learn(args) => learn::learn(args, ctx.catalog(), out, err),
+        Cmd::Learn(args) => learn::learn(args, ctx, out, err),
         Cmd::Mud(args) => {
             let profile = ctx.load(&args.profile)?;
             mud::run(args, &profile, out, err)
@@ -158,10 +197,12 @@ fn command(cli: Cli, ctx: &Context, out: &mut dyn Write, err: &mut dyn Write) ->
     }
 }
 
-/// `tshark -G protocols` is asked (once) only when a profile names a
-/// protocol that every Wireshark does not have anyway.
+/// `tshark -G protocols` is asked (once) only when the command checks
+/// protocol names and a profile names one that every Wireshark does not
+/// have anyway.
 #[derive(Default)]
 struct Context {
+    check_names: bool,
     catalog: std::cell::OnceCell<Option<Catalog>>,
     warnings: std::cell::RefCell<Vec<String>>,
 }
@@ -173,21 +214,19 @@ impl Context {
             .as_ref()
     }
 
-    fn load(&self, path: &Path) -> Result<Profile, Error> {
-        let profile = profile::load(path, None)?;
+    /// Runs `parse` with names checked for their form only, then, if the
+    /// profile names a protocol not every tshark has, with tshark's list.
+    fn checked(&self, parse: impl Fn(Option<&Catalog>) -> Result<Profile, Error>) -> Result<Profile, Error> {
+        let profile = parse(None)?;
         let rules = profile.ignore.iter().chain(&profile.expected);
-        if rules.flat_map(|r| &r.protocols).all(|p| crate::profile::protocols::always_known(&p.0)) {
+        if !self.check_names || rules.flat_map(|r| &r.protocols).all(|p| crate::profile::protocols::always_known(&p.0)) {
             return Ok(profile);
         }
-        profile::load(path, self.catalog())
+        parse(self.catalog())
     }
-}
 
-fn resolve(captures: &[PathBuf]) -> Result<Resolved, Error> {
-    if captures.is_empty() {
-        Ok(Resolved::none())
-    } else {
-        Resolved::from_captures(captures)
+    fn load(&self, path: &Path) -> Result<Profile, Error> {
+        self.checked(|catalog| profile::load(path, catalog))
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{deliver_macros, resolve, stdout_error, Context, FilterOpts, WiresharkOpts};
+use super::{deliver_macros, stdout_error, Context, FilterOpts, WiresharkOpts};
 use crate::compile::delivery::ModeFilter;
 use crate::error::Error;
 use crate::run::{self, engine};
@@ -31,7 +31,7 @@ pub struct Args {
 pub(super) fn run(ctx: &Context, args: Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     let Args { profile, inputs, filter, out: out_dir, jobs, resume, wireshark } = args;
     let profile = ctx.load(&profile)?;
-    let resolved = resolve(&filter.resolve_from)?;
+    let resolved = filter.resolve.resolved()?;
     let compiled = ModeFilter::compile_for_run(&profile, filter.mode, &resolved)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let options = run::Options { out: out_dir, jobs, resume };

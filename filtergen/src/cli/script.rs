@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{deliver_macros, resolve, stdout_error, Context, FilterOpts, WiresharkOpts};
+use super::{deliver_macros, stdout_error, Context, FilterOpts, WiresharkOpts};
 use crate::atomic;
 use crate::compile::delivery::ModeFilter;
 use crate::emit::script;
@@ -27,7 +27,7 @@ pub struct Args {
 pub(super) fn run(ctx: &Context, args: Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
     let Args { profile, template, output, filter, wireshark } = args;
     let profile = ctx.load(&profile)?;
-    let resolved = resolve(&filter.resolve_from)?;
+    let resolved = filter.resolve.resolved()?;
     let compiled = ModeFilter::compile(&profile, filter.mode, &resolved)?;
     deliver_macros(std::slice::from_ref(&compiled), &wireshark, err)?;
     let template = match &template {

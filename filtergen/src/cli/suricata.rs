@@ -4,21 +4,17 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use super::{resolve, Context};
+use super::{Context, ProfilesOpts};
 use crate::emit::suricata::{generate, snippet, Options, RULES_FILE, SNIPPET_FILE};
 use crate::error::Error;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Device profiles (one rule set each, in one rules file).
-    #[arg(required = true, value_name = "PROFILE")]
-    pub profiles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub profiles: ProfilesOpts,
     /// Write DIR/phonehome.rules and DIR/suricata-phonehome.yaml instead of printing the rules.
     #[arg(long, short, value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// Also match the addresses DNS answers in these captures returned for the profiles' host names.
-    #[arg(long, num_args = 1.., value_name = "CAPTURE")]
-    pub resolve_from: Vec<PathBuf>,
     /// Resolvers the devices may use besides private addresses and the hosts a rule allows on port 53.
     #[arg(long, num_args = 1.., value_name = "ADDRESS")]
     pub local_resolver: Vec<IpAddr>,
@@ -26,8 +22,8 @@ pub struct Args {
 
 /// Writes the files (or prints the rules); warnings go to `err`.
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, Error> {
-    let profiles = args.profiles.iter().map(|p| ctx.load(p)).collect::<Result<Vec<_>, _>>()?;
-    let options = Options { resolved: resolve(&args.resolve_from)?, local_resolvers: args.local_resolver };
+    let profiles = args.profiles.load_all(ctx)?;
+    let options = Options { resolved: args.profiles.resolve.resolved()?, local_resolvers: args.local_resolver };
     let generated = generate(&profiles, &options)?;
     for w in &generated.warnings {
         writeln!(err, "filtergen: warning: {w}").map_err(|e| Error::io("<stderr>", e))?;

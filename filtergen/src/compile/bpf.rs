@@ -8,6 +8,7 @@ use crate::compile::dfilter::net_literal;
 use crate::error::Error;
 use crate::compile::expr::BPF;
 use crate::profile::rules::{MacPattern, Mode, PortRange, Profile, Rule};
+use crate::wellknown::{self, Transport};
 
 /// The capture filter for `mode`; VLAN-tagged frames are matched too.
 pub fn compile(profile: &Profile, mode: Mode) -> Result<String, Error> {
@@ -77,7 +78,7 @@ pub fn rule(rule: &Rule) -> Result<String, Error> {
         let protocols = rule
             .protocols
             .iter()
-            .map(|p| protocol_bpf(&p.0).map(str::to_string).ok_or_else(|| no_equivalent(format!("protocol {}", p.0))))
+            .map(|p| protocol_bpf(&p.0).ok_or_else(|| no_equivalent(format!("protocol {}", p.0))))
             .collect::<Result<Vec<_>, _>>()?;
         keys.push(BPF.any(&protocols));
     }
@@ -85,22 +86,21 @@ pub fn rule(rule: &Rule) -> Result<String, Error> {
 }
 
 /// The capture filters standing in for Wireshark protocols (by their usual
-/// ethertype, LLC/SNAP id or port).
-pub fn protocol_bpf(name: &str) -> Option<&'static str> {
+/// ethertype, LLC/SNAP id or, for those a port tells, their ports).
+pub fn protocol_bpf(name: &str) -> Option<String> {
+    if wellknown::by_port(name) {
+        let ports: Vec<String> = [Transport::Udp, Transport::Tcp]
+            .into_iter()
+            .flat_map(|t| wellknown::ranges(name, t).flat_map(|r| r.first..=r.last).map(move |p| format!("{} port {p}", t.as_str())))
+            .collect();
+        return Some(ports.join(" or "));
+    }
     Some(match name {
         "arp" => "arp",
         "rarp" => "rarp",
         "stp" => "stp",
         "lldp" => "ether proto 0x88cc",
         "cdp" => "ether dst 01:00:0c:cc:cc:cc and ether[20:2] == 0x2000",
-        "mndp" => "udp port 5678",
-        "ssdp" => "udp port 1900",
-        "dhcp" => "udp port 67 or udp port 68",
-        "dhcpv6" => "udp port 546 or udp port 547",
-        "mdns" => "udp port 5353",
-        "llmnr" => "udp port 5355 or tcp port 5355",
-        "dns" => "port 53",
-        "ntp" => "udp port 123",
         "icmp" => "icmp",
         "icmpv6" => "icmp6",
         "igmp" => "igmp",
@@ -109,7 +109,8 @@ pub fn protocol_bpf(name: &str) -> Option<&'static str> {
         "tcp" => "tcp",
         "udp" => "udp",
         _ => return None,
-    })
+    }
+    .to_string())
 }
 
 fn port(proto: &str, p: &PortRange) -> String {

@@ -12,6 +12,7 @@ use crate::packet::headers::Facts;
 use crate::profile::resolve::Resolved;
 use crate::profile::rules::{MacPattern, Mode, PortRange, Profile, Protocol, Rule};
 use crate::report::country::{self, Country};
+use crate::wellknown::{self, Transport};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tri {
@@ -50,7 +51,15 @@ enum Expr {
     Nets(NetSet),
     TcpPorts(Vec<PortRange>),
     UdpPorts(Vec<PortRange>),
+    /// A protocol the headers settle (eth, arp, icmp, ...), or not.
     Protocol(Protocol),
+    /// A protocol found on certain ports: `Maybe` there (on either
+    /// transport: Wireshark registers some on the other one too, NTP and
+    /// DHCPv6 on TCP, and a `Maybe` only leaves the packet to dissection),
+    /// else not there.
+    AtPorts(Vec<PortRange>),
+    /// DNS: any UDP datagram (its heuristic is on by default) or these TCP ports.
+    Dns(Vec<PortRange>),
     /// Registration countries of either address (embedded registry data).
     Countries(Vec<Country>),
     /// Host names (DNS, TLS SNI, HTTP Host): only in a TCP/UDP payload.
@@ -176,7 +185,7 @@ fn rule(rule: &Rule, resolved: &Resolved) -> Expr {
         keys.push(Expr::Any(vec![Expr::TcpPorts(rule.tcp.clone()), Expr::UdpPorts(rule.udp.clone())]));
     }
     if !rule.protocols.is_empty() {
-        keys.push(Expr::Any(rule.protocols.iter().cloned().map(Expr::Protocol).collect()));
+        keys.push(Expr::Any(rule.protocols.iter().map(protocol_expr).collect()));
     }
     if !rule.country.is_empty() {
         keys.push(Expr::Countries(rule.country.clone()));
@@ -198,6 +207,21 @@ fn eval(e: &Expr, f: &Facts) -> Tri {
         Expr::TcpPorts(ports) => seen(f.tcp_port(|x| ports.iter().any(|p| p.contains(x))), f),
         Expr::UdpPorts(ports) => seen(f.udp_port(|x| ports.iter().any(|p| p.contains(x))), f),
         Expr::Protocol(p) => protocol(&p.0, f),
+        Expr::AtPorts(ports) => {
+            let at = |x: u16| ports.iter().any(|p| p.contains(x));
+            if f.udp_port(at) || f.tcp_port(at) {
+                Tri::Maybe
+            } else {
+                seen(false, f)
+            }
+        }
+        Expr::Dns(tcp) => {
+            if f.udp.is_some() || f.tcp_port(|x| tcp.iter().any(|p| p.contains(x))) {
+                Tri::Maybe
+            } else {
+                seen(false, f)
+            }
+        }
         Expr::Countries(countries) => seen(in_countries(countries, f), f),
         Expr::Names => {
             if f.l4_payload || f.tcp.is_some() {
@@ -233,16 +257,22 @@ fn mac_matches(pattern: &MacPattern, mac: &[u8; 6]) -> bool {
     mac.starts_with(&pattern.0)
 }
 
-/// A protocol the header decoder settles (`Yes`/`No`), one that appears only
-/// on certain ports (`Maybe` there, else `No`), or one it cannot judge.
+/// How the matcher judges protocol `p`: by the ports it is found on (see
+/// [`wellknown::by_port`]) or by the headers.
+fn protocol_expr(p: &Protocol) -> Expr {
+    fn all_ports(name: &str) -> Vec<PortRange> {
+        [Transport::Udp, Transport::Tcp].into_iter().flat_map(|t| wellknown::ranges(name, t)).map(PortRange::from).collect()
+    }
+    match p.0.as_str() {
+        // Wireshark gives TCP on the mDNS and LLMNR ports to its DNS dissector.
+        "dns" => Expr::Dns(["dns", "mdns", "llmnr"].into_iter().flat_map(all_ports).collect()),
+        name if wellknown::by_port(name) => Expr::AtPorts(all_ports(name)),
+        _ => Expr::Protocol(p.clone()),
+    }
+}
+
+/// A protocol the header decoder settles (`Yes`/`No`), or one it cannot judge.
 fn protocol(name: &str, f: &Facts) -> Tri {
-    let ports = |udp: &[u16], tcp: &[u16]| {
-        if f.udp_port(|x| udp.contains(&x)) || f.tcp_port(|x| tcp.contains(&x)) {
-            Tri::Maybe
-        } else {
-            seen(false, f)
-        }
-    };
     match name {
         "eth" => seen(f.eth.is_some(), f),
         "vlan" => seen(f.vlan, f),
@@ -257,21 +287,6 @@ fn protocol(name: &str, f: &Facts) -> Tri {
         "icmp" => seen(f.ip4.is_some() && f.ip_proto == Some(1), f),
         "icmpv6" => seen(f.ip6.is_some() && f.ip_proto == Some(58), f),
         "igmp" => seen(f.ip4.is_some() && f.ip_proto == Some(2), f),
-        "mndp" => ports(&[5678], &[]),
-        "ssdp" => ports(&[1900], &[]),
-        "dhcp" => ports(&[67, 68], &[]),
-        "dhcpv6" => ports(&[546, 547], &[547]),
-        "mdns" => ports(&[5353], &[5353]),
-        "llmnr" => ports(&[5355], &[5355]),
-        "ntp" => ports(&[123], &[123]),
-        // DNS has a UDP heuristic enabled by default: any UDP datagram.
-        "dns" => {
-            if f.udp.is_some() {
-                Tri::Maybe
-            } else {
-                ports(&[], &[53, 5353, 5355])
-            }
-        }
         _ => Tri::Maybe,
     }
 }
@@ -280,6 +295,11 @@ fn protocol(name: &str, f: &Facts) -> Tri {
 mod tests {
     use super::*;
     use crate::packet::headers::Llc;
+
+    /// `name` as a rule's `protocols` entry judges `f`.
+    fn protocol(name: &str, f: &Facts) -> Tri {
+        eval(&protocol_expr(&Protocol(name.to_string())), f)
+    }
 
     fn udp(src: u32, dst: u32, sport: u16, dport: u16) -> Facts {
         Facts {

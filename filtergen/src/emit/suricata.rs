@@ -30,6 +30,7 @@ pub mod signatures;
 use crate::error::Error;
 use crate::profile::resolve::Resolved;
 use crate::profile::rules::{HostName, PortRange, Profile, Rule};
+use crate::wellknown::{self, Transport};
 
 /// The rules file `-o DIR` writes.
 pub const RULES_FILE: &str = "phonehome.rules";
@@ -125,23 +126,23 @@ fn slots(names: &[&str]) -> Result<Vec<u32>, Error> {
 
 /// Wireshark protocol names a profile's `protocols` key may use, as
 /// Suricata can see them. One table for the generator and `report --eve`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Seen {
     /// Any IP traffic.
     AnyIp,
     /// This IP protocol number.
     IpProto(u8),
     /// TCP and/or UDP on these ports (either side).
-    Ports { tcp: &'static [(u16, u16)], udp: &'static [(u16, u16)] },
+    Ports { tcp: Vec<PortRange>, udp: Vec<PortRange> },
     /// Not IP (ARP, STP, …): Suricata's signatures never see it.
     NotIp,
 }
 
-/// How Suricata sees a Wireshark protocol, if we know. Ports are the
-/// registrations Wireshark (and the phonehome plugin) dissect them on.
+/// How Suricata sees a Wireshark protocol, if we know. Ports are those
+/// the protocol runs on (Wireshark's and the phonehome plugin's
+/// registrations, and usual ports), from [`wellknown`].
 pub fn seen_as(protocol: &str) -> Option<Seen> {
-    const NONE: &[(u16, u16)] = &[];
-    let ports = |tcp: &'static [(u16, u16)], udp: &'static [(u16, u16)]| Some(Seen::Ports { tcp, udp });
+    let ranges = |t: Transport| wellknown::ranges(protocol, t).map(PortRange::from).collect();
     match protocol {
         "ip" | "ipv6" => Some(Seen::AnyIp),
         "tcp" => Some(Seen::IpProto(6)),
@@ -149,25 +150,8 @@ pub fn seen_as(protocol: &str) -> Option<Seen> {
         "icmp" => Some(Seen::IpProto(1)),
         "igmp" => Some(Seen::IpProto(2)),
         "icmpv6" => Some(Seen::IpProto(58)),
-        "dns" => ports(&[(53, 53)], &[(53, 53)]),
-        "dhcp" => ports(NONE, &[(67, 68)]),
-        "dhcpv6" => ports(NONE, &[(546, 547)]),
-        "ntp" => ports(NONE, &[(123, 123)]),
-        "ssdp" => ports(NONE, &[(1900, 1900)]),
-        "mdns" => ports(NONE, &[(5353, 5353)]),
-        "llmnr" => ports(&[(5355, 5355)], &[(5355, 5355)]),
-        "nbns" => ports(NONE, &[(137, 137)]),
-        "coap" => ports(NONE, &[(5683, 5683)]),
-        "mqtt" => ports(&[(1883, 1883)], NONE),
-        "ssh" => ports(&[(22, 22)], NONE),
-        "http" => ports(&[(80, 80), (8080, 8080)], NONE),
-        "tls" => ports(&[(443, 443), (8443, 8443), (8883, 8883)], NONE),
-        // The phonehome plugin's registrations (dissector/src/*/mod.rs).
-        "tuya" => ports(&[(6668, 6668)], &[(6666, 6667), (7000, 7000)]),
-        "miio" => ports(NONE, &[(8053, 8053), (54321, 54321)]),
-        "iotc" => ports(NONE, &[(10001, 10001), (32761, 32761)]),
-        "pppp" => ports(NONE, &[(32100, 32100), (32108, 32108)]),
-        "eth" | "arp" | "stp" | "cdp" | "lldp" | "mndp" | "llc" | "vlan" | "eapol" | "lacp" | "loop" | "ethertype" => {
+        _ if wellknown::has_ports(protocol) => Some(Seen::Ports { tcp: ranges(Transport::Tcp), udp: ranges(Transport::Udp) }),
+        "eth" | "arp" | "stp" | "cdp" | "lldp" | "llc" | "vlan" | "eapol" | "lacp" | "loop" | "ethertype" => {
             Some(Seen::NotIp)
         }
         _ => None,
@@ -330,12 +314,11 @@ impl<'a> ProfileRules<'a> {
                 Some(Seen::AnyIp) => conds.push(Cond::Any),
                 Some(Seen::IpProto(n)) => conds.push(Cond::IpProto(n)),
                 Some(Seen::Ports { tcp, udp }) => {
-                    let ranges = |r: &[(u16, u16)]| r.iter().map(|&(first, last)| PortRange { first, last }).collect::<Vec<_>>();
                     if !tcp.is_empty() {
-                        conds.push(Cond::Transport("tcp", ranges(tcp)));
+                        conds.push(Cond::Transport("tcp", tcp));
                     }
                     if !udp.is_empty() {
-                        conds.push(Cond::Transport("udp", ranges(udp)));
+                        conds.push(Cond::Transport("udp", udp));
                     }
                 }
                 Some(Seen::NotIp) => {} // never IP traffic: nothing for Suricata to pass
@@ -401,7 +384,7 @@ impl<'a> ProfileRules<'a> {
         let mut allowed: Vec<IpNet> = PRIVATE.iter().map(|n| n.parse().expect("constant")).collect();
         allowed.extend(options.local_resolvers.iter().map(|a| IpNet::from(*a)));
         for rule in self.profile.ignore.iter().chain(&self.profile.expected) {
-            let dns = rule.tcp.iter().chain(&rule.udp).any(|p| p.contains(53)) || rule.protocols.iter().any(|p| p.0 == "dns");
+            let dns = rule.tcp.iter().chain(&rule.udp).any(|p| p.contains(wellknown::DNS_PORT)) || rule.protocols.iter().any(|p| p.0 == "dns");
             if dns {
                 allowed.extend(rule.nets());
                 for n in rule.names() {

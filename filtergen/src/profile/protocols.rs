@@ -8,17 +8,16 @@ use std::collections::BTreeSet;
 use crate::error::Error;
 use crate::plugin;
 use crate::tshark;
+use crate::wellknown;
 
-/// Protocols of every Wireshark 4.x (and the plugin's): a profile naming
-/// only these needs no `tshark -G protocols` to check them.
-const ALWAYS_KNOWN: [&str; 24] = [
-    "eth", "vlan", "arp", "stp", "cdp", "lldp", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "igmp", "mndp", "ssdp", "dhcp",
-    "dhcpv6", "mdns", "llmnr", "dns", "ntp", "tls", "http", "mqtt",
-];
+/// Link, network and transport protocols of every Wireshark 4.x.
+const HEADERS: [&str; 13] = ["eth", "vlan", "arp", "stp", "cdp", "lldp", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "igmp"];
 
-/// Whether `name` is a protocol every tshark knows (or the plugin's).
+/// Whether `name` is a protocol every tshark knows: a header protocol, a
+/// well-known one (every Wireshark 4.x has their dissectors) or the
+/// plugin's. A profile naming only these needs no `tshark -G protocols`.
 pub fn always_known(name: &str) -> bool {
-    ALWAYS_KNOWN.contains(&name) || plugin::protocol_names().any(|p| p == name)
+    HEADERS.contains(&name) || wellknown::has_ports(name) || plugin::protocol_names().any(|p| p == name)
 }
 
 #[derive(Clone, Debug, Default)]

@@ -171,6 +171,12 @@ impl PortRange {
     }
 }
 
+impl From<phonehome::spec::PortRange> for PortRange {
+    fn from(r: phonehome::spec::PortRange) -> PortRange {
+        PortRange { first: r.first, last: r.last }
+    }
+}
+
 impl fmt::Display for PortRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.first == self.last {

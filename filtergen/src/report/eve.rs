@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::emit::suricata::{seen_as, Seen};
+use crate::wellknown;
 use crate::error::Error;
 use crate::report::observe::{merge_bursts, normalize_name, remote_serves, DeviceMatch, EndpointKey, Observations, Remote};
 
@@ -460,21 +460,9 @@ impl EveGathered {
     }
 }
 
-/// Wireshark layer names a port brings, from [`seen_as`]'s table.
+/// The Wireshark layer name a port brings, from [`wellknown`].
 fn port_layers(transport: &str, port: u16) -> Vec<String> {
-    const NAMES: [&str; 17] =
-        ["dns", "dhcp", "dhcpv6", "ntp", "ssdp", "mdns", "llmnr", "nbns", "coap", "mqtt", "ssh", "http", "tls", "tuya", "miio", "iotc", "pppp"];
-    NAMES
-        .iter()
-        .filter(|n| match seen_as(n) {
-            Some(Seen::Ports { tcp, udp }) => {
-                let list = if transport == "tcp" { tcp } else if transport == "udp" { udp } else { return false };
-                list.iter().any(|&(a, b)| (a..=b).contains(&port))
-            }
-            _ => false,
-        })
-        .map(|n| n.to_string())
-        .collect()
+    wellknown::at_named(transport, port).map(|p| p.protocol.to_string()).into_iter().collect()
 }
 
 /// A flow's packets spread over the hours it spans, in proportion to time.

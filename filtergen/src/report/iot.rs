@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use phonehome::spec::{Base, Kind};
+use phonehome::spec::{in_ranges, Base, Kind, PortRange};
 use phonehome::tree::{Enc, Item, Value};
 use phonehome::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tree};
 
@@ -62,8 +62,8 @@ struct Conversation {
 /// Dissector state for one capture.
 pub struct Iot {
     protocols: &'static [&'static dyn Dissector],
-    udp_ports: Vec<Vec<(u16, u16)>>,
-    tcp_ports: Vec<Vec<(u16, u16)>>,
+    udp_ports: Vec<&'static [PortRange]>,
+    tcp_ports: Vec<&'static [PortRange]>,
     capture: Vec<Slot>,
     conversations: HashMap<ConversationKey, Conversation>,
 }
@@ -73,26 +73,12 @@ impl Default for Iot {
         let protocols = protocols();
         Iot {
             protocols,
-            udp_ports: protocols.iter().map(|d| port_ranges(d.spec().udp_ports)).collect(),
-            tcp_ports: protocols.iter().map(|d| port_ranges(d.spec().tcp_ports)).collect(),
+            udp_ports: protocols.iter().map(|d| d.spec().udp_ports).collect(),
+            tcp_ports: protocols.iter().map(|d| d.spec().tcp_ports).collect(),
             capture: protocols.iter().map(|_| Slot::default()).collect(),
             conversations: HashMap::new(),
         }
     }
-}
-
-/// "6666-6667,7000" as ranges.
-fn port_ranges(text: &str) -> Vec<(u16, u16)> {
-    text.split(',')
-        .filter_map(|part| {
-            let (a, b) = part.split_once('-').unwrap_or((part, part));
-            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
-        })
-        .collect()
-}
-
-fn in_ranges(ranges: &[(u16, u16)], port: u16) -> bool {
-    ranges.iter().any(|&(a, b)| (a..=b).contains(&port))
 }
 
 /// The packet as the dissectors see it.
@@ -144,7 +130,7 @@ impl Iot {
     pub fn udp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<Decoded> {
         let key = ConversationKey::new(false, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
         for port in cx.ports() {
-            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(&self.udp_ports[i], port)) {
+            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(self.udp_ports[i], port)) {
                 if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
                     return Some(d);
                 }
@@ -219,7 +205,7 @@ impl Iot {
             return Some(owner);
         }
         for port in cx.ports() {
-            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(&self.tcp_ports[i], port)) {
+            if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(self.tcp_ports[i], port)) {
                 return Some(i);
             }
             if let Some(i) = (0..self.protocols.len()).find(|&i| self.protocols[i].shared_tcp_ports().contains(&port)) {
@@ -335,6 +321,5 @@ mod tests {
         assert_eq!(field_text(Kind::U32, Base::Hex, &Value::Uint(10), &[]).as_deref(), Some("0x0000000a"));
         assert_eq!(field_text(Kind::U16, Base::Hex, &Value::Wire(Enc::Big), &[0x12, 0x34]).as_deref(), Some("0x1234"));
         assert_eq!(field_text(Kind::Str, Base::None, &Value::Wire(Enc::Ascii), b"3.3\0").as_deref(), Some("3.3"));
-        assert_eq!(port_ranges("6666-6667,7000"), vec![(6666, 6667), (7000, 7000)]);
     }
 }

@@ -11,7 +11,8 @@ use std::path::Path;
 use crate::error::Error;
 use crate::report::observe::Observations;
 use crate::report::model::Endpoint;
-use crate::profile::rules::{MacPattern, Name};
+use crate::profile::rules::{MacPattern, Name, Profile};
+use crate::wellknown::{self, Transport};
 
 /// A name with more addresses than this is written as the name alone.
 pub const MAX_ADDRESSES: usize = 4;
@@ -70,12 +71,13 @@ pub fn draft(mac: &MacPattern, profile_name: &Name, rows: &[Endpoint], o: &Obser
     let mut expected: BTreeMap<String, Draft> = BTreeMap::new();
     let mut ignore: BTreeMap<String, Draft> = BTreeMap::new();
     for e in rows {
-        let (key, rules) = match (&e.name, e.port) {
-            (Some(n), _) => (host_of[n].clone(), &mut expected),
-            (None, Some(_)) if e.transport == "udp" && e.port == Some(53) => ("dns".to_string(), &mut expected),
-            (None, Some(_)) if e.transport == "udp" && matches!(e.port, Some(67 | 68)) => ("dhcp".to_string(), &mut expected),
-            (None, Some(_)) => (e.addresses.join(","), &mut expected),
-            (None, None) => (e.transport.clone(), &mut ignore),
+        // DNS and DHCP over UDP are drafted as one rule each, whoever the server.
+        let udp_service = e.port.filter(|_| e.transport == "udp").and_then(|p| wellknown::at(Transport::Udp, p)).map(|p| p.protocol);
+        let (key, rules) = match (&e.name, udp_service, e.port) {
+            (Some(n), _, _) => (host_of[n].clone(), &mut expected),
+            (None, Some(s @ ("dns" | "dhcp")), _) => (s.to_string(), &mut expected),
+            (None, _, Some(_)) => (e.addresses.join(","), &mut expected),
+            (None, _, None) => (e.transport.clone(), &mut ignore),
         };
         let d = rules.entry(key.clone()).or_default();
         match (&e.name, e.port) {
@@ -162,10 +164,8 @@ fn rule_name(key: &str, used: &mut BTreeSet<String>) -> String {
 
 /// Checks the draft with the profile loader (a draft that does not load is
 /// our bug, reported as such).
-pub fn validate(text: &str, catalog: Option<&crate::profile::protocols::Catalog>) -> Result<(), Error> {
-    crate::profile::load::parse(text, Path::new("<learned profile>"), catalog)
-        .map(|_| ())
-        .map_err(|e| Error::Usage(format!("internal error: the drafted profile does not load: {e}")))
+pub fn validate(text: &str, catalog: Option<&crate::profile::protocols::Catalog>) -> Result<Profile, Error> {
+    crate::profile::load::parse(text, Path::new("<learned profile>"), catalog).map_err(|e| Error::Usage(format!("internal error: the drafted profile does not load: {e}")))
 }
 
 #[cfg(test)]

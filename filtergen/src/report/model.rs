@@ -14,6 +14,7 @@ use crate::report::period::{self, Period};
 use crate::profile::rules::{Profile, Rule};
 use crate::report::services;
 use crate::report::country;
+use crate::wellknown;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -349,7 +350,8 @@ fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, geo: &dyn G
                 layers: flows.iter().flat_map(|f| f.layers.iter()).map(String::as_str).collect(),
             };
             let (status, rule) = verdict(profile, &facts);
-            let ntp = key.port == Some(123) && key.transport == "udp" || facts.layers.contains("ntp");
+            let on_ntp_port = key.port.and_then(|p| wellknown::at_named(&key.transport, p)).is_some_and(|p| p.protocol == "ntp");
+            let ntp = on_ntp_port || facts.layers.contains("ntp");
             Endpoint {
                 name: source.map(|_| key.label.clone()),
                 name_source: source.map(str::to_string),

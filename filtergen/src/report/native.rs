@@ -21,37 +21,17 @@ use crate::error::Error;
 use crate::packet::capture::{self, Event};
 use crate::packet::headers::{self, Facts};
 use crate::tshark::fields::AGGREGATOR;
+use crate::wellknown::{self, Transport};
 
-/// Built-in Wireshark dissectors registered on UDP ports that the report
-/// reads or names (the layer `frame.protocols` shows above `udp`).
+/// The built-in Wireshark dissector registered on a UDP port (the layer
+/// `frame.protocols` shows above `udp`).
 fn udp_layer(port: u16) -> Option<&'static str> {
-    Some(match port {
-        53 => "dns",
-        67 | 68 => "dhcp",
-        123 => "ntp",
-        137 => "nbns",
-        138 => "nbdgm",
-        443 => "quic",
-        546 | 547 => "dhcpv6",
-        1900 => "ssdp",
-        5353 => "mdns",
-        5355 => "llmnr",
-        5678 => "mndp",
-        5683 => "coap",
-        _ => return None,
-    })
+    wellknown::built_in_layer(Transport::Udp, port)
 }
 
 /// The same for TCP ports; TLS ports carry ClientHello names.
 fn tcp_layer(port: u16) -> Option<&'static str> {
-    Some(match port {
-        53 => "dns",
-        80 | 8080 => "http",
-        443 | 853 | 8883 | 993 | 995 | 465 => "tls",
-        1883 => "mqtt",
-        22 => "ssh",
-        _ => return None,
-    })
+    wellknown::built_in_layer(Transport::Tcp, port)
 }
 
 const TLS_HEADER: usize = 5;

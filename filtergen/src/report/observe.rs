@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::services;
 use crate::plugin;
 use crate::profile::rules::{MacPattern, Profile};
 use crate::tshark::{self, fields::AGGREGATOR};
@@ -340,17 +341,10 @@ fn ports(a: Option<&str>, b: Option<&str>) -> Option<[u16; 2]> {
     Some([first(a)?.parse().ok()?, first(b)?.parse().ok()?])
 }
 
-/// Ports that name a service even when the other side's port is lower.
-const SERVICE_PORTS: [u16; 15] = [1883, 8883, 6666, 6667, 6668, 54321, 32100, 32108, 10001, 1900, 5353, 5683, 8080, 8443, 9993];
-
-fn is_service_port(p: u16) -> bool {
-    p < 1024 || SERVICE_PORTS.contains(&p)
-}
-
 /// Without a SYN to tell: the remote serves when the ports are equal, when
 /// only its port is a service port, or when its port is the lower one.
 pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
-    match (is_service_port(device_port), is_service_port(remote_port)) {
+    match (services::is_service_port(device_port), services::is_service_port(remote_port)) {
         (false, true) => true,
         (true, false) => false,
         _ => remote_port <= device_port,

@@ -1,32 +1,20 @@
 //! Names of the services smart-home devices use, by transport and port.
 
+use crate::wellknown;
+
+/// ZeroTier's UDP port: no Wireshark dissector claims it.
+const ZEROTIER_PORT: u16 = 9993;
+
 /// The service usually found at `port`, if we know one.
 pub fn name(transport: &str, port: u16) -> Option<&'static str> {
-    let both = match port {
-        53 => Some("dns"),
-        443 => Some("https"),
-        _ => None,
-    };
-    let specific = match (transport, port) {
-        ("tcp", 80 | 8080) => Some("http"),
-        ("tcp", 8443) => Some("https-alt"),
-        ("tcp", 1883) => Some("mqtt"),
-        ("tcp", 8883) => Some("mqtt over tls"),
-        ("tcp", 22) => Some("ssh"),
-        ("tcp", 6668) => Some("tuya local control"),
-        ("udp", 67 | 68) => Some("dhcp"),
-        ("udp", 123) => Some("ntp"),
-        ("udp", 443) => Some("quic"),
-        ("udp", 1900) => Some("ssdp"),
-        ("udp", 5353) => Some("mdns"),
-        ("udp", 5355) => Some("llmnr"),
-        ("udp", 5683) => Some("coap"),
-        ("udp", 6666 | 6667) => Some("tuya discovery"),
-        ("udp", 54321) => Some("miio"),
-        ("udp", 32100 | 32108) => Some("pppp/kalay p2p"),
-        ("udp", 10001) => Some("kalay p2p"),
-        ("udp", 9993) => Some("zerotier"),
-        _ => None,
-    };
-    specific.or(both)
+    match wellknown::at_named(transport, port) {
+        Some(p) => Some(p.label),
+        None => (transport == "udp" && port == ZEROTIER_PORT).then_some("zerotier"),
+    }
+}
+
+/// Whether `port` names a service on either transport: the well-known
+/// ports below 1024 and those of the services above.
+pub fn is_service_port(port: u16) -> bool {
+    port < 1024 || name("udp", port).is_some() || name("tcp", port).is_some()
 }

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 
 use super::plan::{Accept, Action, Dest, DevicePlan, Family, L4, Plan};
 use crate::profile::rules::{MacPattern, PortRange};
+use crate::wellknown::{DHCPV6_SERVER_PORT, DHCP_SERVER_PORT, DNS_OVER_TLS_PORT, DNS_PORT};
 
 /// Where the rules live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,8 +136,8 @@ fn mac_prefix(prefix: &MacPattern) -> (String, String) {
 fn router_rules(d: &DevicePlan, p: &str) -> Vec<String> {
     vec![
         "ct state established,related accept".into(),
-        "udp dport { 67, 547 } counter accept comment \"dhcp to the router\"".into(),
-        "meta l4proto { tcp, udp } th dport 53 counter accept comment \"dns to the router\"".into(),
+        format!("udp dport {{ {DHCP_SERVER_PORT}, {DHCPV6_SERVER_PORT} }} counter accept comment \"dhcp to the router\""),
+        format!("meta l4proto {{ tcp, udp }} th dport {DNS_PORT} counter accept comment \"dns to the router\""),
         format!("icmpv6 type {{ {NEIGHBOUR_DISCOVERY} }} accept"),
         format!("goto {p}dev_{}", d.ident),
     ]
@@ -147,21 +148,22 @@ fn device_rules(plan: &Plan, d: &DevicePlan, p: &str) -> Vec<String> {
     let pin = plan.dns_pin;
     if pin.is_set() {
         if let Some(a) = pin.v4 {
-            rules.push(format!("ip daddr {a} meta l4proto {{ tcp, udp }} th dport 53 counter accept comment \"pinned resolver\""));
+            rules.push(format!("ip daddr {a} meta l4proto {{ tcp, udp }} th dport {DNS_PORT} counter accept comment \"pinned resolver\""));
         }
         if let Some(a) = pin.v6 {
-            rules.push(format!("ip6 daddr {a} meta l4proto {{ tcp, udp }} th dport 53 counter accept comment \"pinned resolver\""));
+            rules.push(format!("ip6 daddr {a} meta l4proto {{ tcp, udp }} th dport {DNS_PORT} counter accept comment \"pinned resolver\""));
         }
         // A version without a pinned address cannot be redirected: refuse it,
         // so the device retries over the version that can.
         if pin.v4.is_none() {
-            rules.push("meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 counter reject comment \"dns, no IPv4 pinned resolver\"".into());
+            rules.push(format!("meta nfproto ipv4 meta l4proto {{ tcp, udp }} th dport {DNS_PORT} counter reject comment \"dns, no IPv4 pinned resolver\""));
         }
         if pin.v6.is_none() {
-            rules.push("meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 counter reject comment \"dns, no IPv6 pinned resolver\"".into());
+            rules.push(format!("meta nfproto ipv6 meta l4proto {{ tcp, udp }} th dport {DNS_PORT} counter reject comment \"dns, no IPv6 pinned resolver\""));
         }
-        rules.push("tcp dport 853 counter reject with tcp reset comment \"dns over tls blocked\"".into());
-        rules.push("udp dport 853 counter reject comment \"dns over quic blocked\"".into());
+        rules.push(format!("tcp dport {DNS_OVER_TLS_PORT} counter reject with tcp reset comment \"dns over tls blocked\""));
+        // DNS over QUIC (RFC 9250) uses the DNS-over-TLS port number on UDP.
+        rules.push(format!("udp dport {DNS_OVER_TLS_PORT} counter reject comment \"dns over quic blocked\""));
     }
     for block in &d.blocks {
         for (set, family) in &block.sets {
@@ -236,12 +238,12 @@ fn pin_rules(plan: &Plan, d: &DevicePlan) -> Vec<String> {
     let prefix = format!("phonehome {} dns redirected: ", d.profile);
     if let Some(a) = plan.dns_pin.v4 {
         rules.push(format!(
-            "ip daddr != {a} meta l4proto {{ tcp, udp }} th dport 53 counter log prefix \"{prefix}\" dnat ip to {a} comment \"dns pinned to {a}\""
+            "ip daddr != {a} meta l4proto {{ tcp, udp }} th dport {DNS_PORT} counter log prefix \"{prefix}\" dnat ip to {a} comment \"dns pinned to {a}\""
         ));
     }
     if let Some(a) = plan.dns_pin.v6 {
         rules.push(format!(
-            "ip6 daddr != {a} meta l4proto {{ tcp, udp }} th dport 53 counter log prefix \"{prefix}\" dnat ip6 to {a} comment \"dns pinned to {a}\""
+            "ip6 daddr != {a} meta l4proto {{ tcp, udp }} th dport {DNS_PORT} counter log prefix \"{prefix}\" dnat ip6 to {a} comment \"dns pinned to {a}\""
         ));
     }
     rules

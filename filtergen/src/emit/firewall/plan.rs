@@ -17,6 +17,7 @@ use crate::profile::resolve::Resolved;
 use crate::profile::rules::{HostName, MacPattern, Name, PortRange, Profile, Rule};
 use crate::report::country::{self, Country};
 use crate::report::geoip::Countries;
+use crate::wellknown;
 
 /// What happens to a device's traffic that no expected rule allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -69,20 +70,7 @@ impl Family {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Transport {
-    Tcp,
-    Udp,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-        }
-    }
-}
+pub use crate::wellknown::Transport;
 
 /// The layer-4 part of an accept rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,10 +87,6 @@ pub enum L4 {
 }
 
 impl L4 {
-    fn ports(transport: Transport, ranges: &[(u16, u16)]) -> L4 {
-        L4::Ports { transport, ranges: ranges.iter().map(|&(first, last)| PortRange { first, last }).collect(), family: None }
-    }
-
     /// The part both match (None: they cannot both match).
     fn intersect(&self, other: &L4) -> Option<L4> {
         use L4::*;
@@ -151,19 +135,14 @@ impl L4 {
 /// (arp, stp, tuya, …) have none: a router sees no ports or IP protocol
 /// number that identifies them.
 pub fn protocol_l4(name: &str) -> Option<Vec<L4>> {
-    use Transport::{Tcp, Udp};
-    let both = |first: u16, last: u16| vec![L4::ports(Udp, &[(first, last)]), L4::ports(Tcp, &[(first, last)])];
+    if wellknown::told_by_port(name).is_some() {
+        let ports = [Transport::Udp, Transport::Tcp].into_iter().filter_map(|transport| {
+            let ranges: Vec<PortRange> = wellknown::ranges(name, transport).map(PortRange::from).collect();
+            (!ranges.is_empty()).then_some(L4::Ports { transport, ranges, family: None })
+        });
+        return Some(ports.collect());
+    }
     Some(match name {
-        "dns" => both(53, 53),
-        "llmnr" => both(5355, 5355),
-        "ntp" => vec![L4::ports(Udp, &[(123, 123)])],
-        "dhcp" => vec![L4::ports(Udp, &[(67, 68)])],
-        "dhcpv6" => vec![L4::ports(Udp, &[(546, 547)])],
-        "mdns" => vec![L4::ports(Udp, &[(5353, 5353)])],
-        "ssdp" => vec![L4::ports(Udp, &[(1900, 1900)])],
-        "mndp" => vec![L4::ports(Udp, &[(5678, 5678)])],
-        "coap" => vec![L4::ports(Udp, &[(5683, 5683)])],
-        "mqtt" => vec![L4::ports(Tcp, &[(1883, 1883)])],
         "icmp" => vec![L4::Protocol { name: "icmp", family: Some(Family::V4) }],
         "icmpv6" => vec![L4::Protocol { name: "ipv6-icmp", family: Some(Family::V6) }],
         "igmp" => vec![L4::Protocol { name: "igmp", family: Some(Family::V4) }],

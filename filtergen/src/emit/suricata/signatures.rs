@@ -2,13 +2,15 @@
 //! ../shared/protocols.md) worth an alert on any network. Their sids are
 //! fixed, in [`SID_FIRST`]..=[`SID_LAST`].
 
+use phonehome::{iotc, miio, pppp};
+
 use super::quote;
 
 pub const SID_FIRST: u32 = 1_770_000;
 pub const SID_LAST: u32 = 1_770_099;
 
 /// ThroughTek Kalay master servers (m1..m5.iotcplatform.com and the other
-/// masters the Supra plug's firmware lists), UDP 10001.
+/// masters the Supra plug's firmware lists), on their UDP port.
 pub const KALAY_MASTERS: [&str; 9] = [
     "50.19.254.134",
     "122.248.234.207",
@@ -20,14 +22,14 @@ pub const KALAY_MASTERS: [&str; 9] = [
     "114.215.137.159",
     "175.41.238.100",
 ];
-pub const KALAY_MASTER_PORT: u16 = 10001;
+const KALAY_MASTER_PORT: u16 = iotc::MASTER_PORT;
 pub const KALAY_MASTER_DOMAIN: &str = ".iotcplatform.com";
-/// CS2 PPPP servers listen on UDP 32100; PPPP messages start with 0xF1,
+/// CS2 PPPP servers' UDP port; PPPP messages start with 0xF1,
 /// type, length (BE); the types a device sends a server are below 0x30.
-pub const PPPP_SERVER_PORT: u16 = 32100;
+const PPPP_SERVER_PORT: u16 = pppp::SERVER_PORT;
 /// miIO LAN port; a hello reply is 32 bytes `21 31 00 20 …` whose last 16
 /// (the checksum field) carry the token on an unprovisioned device.
-pub const MIIO_PORT: u16 = 54321;
+const MIIO_PORT: u16 = miio::LAN_PORT;
 
 /// Where a LAN protocol's traffic should stay: private, link-local,
 /// loopback, multicast and broadcast addresses.
