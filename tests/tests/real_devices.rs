@@ -20,6 +20,19 @@ const ILNK_WIFI_SCAN_REPLY: &str = concat!(
     "404253422f4674647275010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101973aac0b5330010101010101b4fefefe650101010101010101010101",
     "40425342"
 );
+/// cam-reverse tests: its client's login (account and password "admin") and
+/// Wi-Fi settings (SSID "skynet", password "supercrap", DHCP).
+const ILNK_LOGIN: &str = "f1d000b0d1000000110a2010a400ff00000000006f01010101010101010101010101010101010101010101010101010160656c686f01010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010160656c68";
+const ILNK_WIFI_SET: &str = concat!(
+    "f1d00118d1000002110a01600c01000001020304",
+    "0101010101010101010101010101010100010101",
+    "726a786f64750101010101010101010101010101010101010101010101010101",
+    "72747164736273607101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101",
+    "01010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101",
+    "312f312f312f31010101010101010101312f3334342f3334342f333434010101",
+    "312f312f312f31010101010101010101312f312f312f31010101010101010101",
+    "312f312f312f3101010101010101010101010101"
+);
 /// A DTLS 1.2 PSK ClientHello as OpenSSL 3 sends it.
 const DTLS_CLIENT_HELLO: &str = "16feff00000000000000000074010000680000000000000068fefd662de4f705d85e69fb5c771f231a00764bf35e0e1dbcfcea35b5a5de8eac495500000004c0a800ff0100003a002300000016000000170000000d002a0028040305030603080708080809080a080b080408050806040105010601030303010302040205020602";
 
@@ -103,9 +116,59 @@ fn ilnk_d2_acks_padding_and_binary_commands() {
     let cap = write_capture("real-ilnk-body.pcap", &ilnk_capture(32108, 52000));
     let v = tshark().run_ok(&cap, &["-V", "-x", "-Y", "frame.number == 2"]);
     assert!(v.contains("iLnk command: System status reply (0x0811)"), "{v}");
-    assert!(v.contains("iLnk body (bit flip undone)"), "{v}");
-    // The first body bytes 19 0e 01 01 with the low bit flipped.
-    assert!(v.contains("0000  18 0f 00 00"), "{v}");
+    assert!(v.contains("iLnk body (deobfuscated)"), "{v}");
+    // The last 4 body bytes (34 03 03 00), then the first (19 0e 01 01),
+    // each with its low bit flipped.
+    assert!(v.contains("0000  35 02 02 01 18 0f 00 00"), "{v}");
+}
+
+/// The bodies of iLnk binary commands, deobfuscated into fields: the
+/// camera's status and Wi-Fi scan replies, the client's login and Wi-Fi
+/// settings (whose passwords are flagged).
+#[test]
+fn ilnk_command_bodies_decode_into_fields() {
+    let mut cap = ilnk_capture(32108, 52000);
+    cap.udp(APP, 52000, CAMERA, 32108, &unhex(ILNK_LOGIN));
+    cap.udp(APP, 52000, CAMERA, 32108, &unhex(ILNK_WIFI_SET));
+    let cap = write_capture("real-ilnk-bodies.pcap", &cap);
+    let status = tshark().fields(
+        &cap,
+        &[],
+        Some("pppp.ilnk.cmd == 0x0811"),
+        &["pppp.ilnk.firmware", "pppp.ilnk.battery", "pppp.ilnk.signal", "pppp.ilnk.charging"],
+    );
+    assert_eq!(status, [["1.2.2.53", "3864", "-65", "0"]]);
+    let scan = tshark().fields(
+        &cap,
+        &[],
+        Some("pppp.ilnk.cmd == 0x0361"),
+        &["pppp.ilnk.scan.count", "pppp.ilnk.scan.ssid", "pppp.ilnk.scan.signal", "pppp.ilnk.scan.channel"],
+    );
+    assert_eq!(
+        scan,
+        [[
+            "6",
+            "ACRC.NET,ACRC.Guest,ACRC.NET,ACRC.Guest,ACRC.NET,ACRC.Guest",
+            "-77,-73,-62,-55,-75,-75",
+            "0,0,0,0,0,0"
+        ]]
+    );
+    let bssid = tshark().fields(&cap, &[], Some("pppp.ilnk.scan.ssid == \"ACRC.Guest\""), &["pppp.ilnk.scan.bssid"]);
+    let bssid: Vec<&str> = bssid[0][0].split(',').collect();
+    assert_eq!(bssid[..2], ["a640a05923a00000", "aa40a059615d0000"], "6 raw MACs, each in 8 bytes");
+    let login = tshark().fields(&cap, &[], Some("pppp.ilnk.cmd == 0x2010"), &["pppp.ilnk.account", "pppp.ilnk.password", "_ws.expert.message"]);
+    assert_eq!(login, [["admin", "admin", "Password readable under the public iLnk obfuscation"]]);
+    let wifi = tshark().fields(
+        &cap,
+        &[],
+        Some("pppp.ilnk.cmd == 0x0160"),
+        &["pppp.ilnk.wifi.ssid", "pppp.ilnk.wifi.password", "pppp.ilnk.wifi.channel", "pppp.ilnk.wifi.dhcp", "pppp.ilnk.wifi.mask"],
+    );
+    assert_eq!(wifi, [["skynet", "supercrap", "0", "1", "0.255.255.255"]]);
+    let hit = tshark().fields(&cap, &[], Some("pppp.ilnk.wifi.password || pppp.ilnk.password"), &["frame.number"]);
+    assert_eq!(hit, [["5"], ["6"]]);
+    // Warnings: the UID in clear, and the two passwords.
+    assert_eq!(col(&warned(&cap), 0), ["1", "5", "6"]);
 }
 
 /// An IOTC datagram scrambled like the wire: a full-Charlie plaintext.
