@@ -2,6 +2,9 @@
 //! clients build them), through the plugin in a real tshark. Where each
 //! frame comes from: tests/REAL_DEVICES.md.
 
+use std::path::Path;
+use std::process::Command;
+
 use phonehome::iotc::{header as iotc, scramble};
 use phonehome_e2e::*;
 use phonehome_samples::p2p::{unhex, APP, CAMERA, CAMERA_UID};
@@ -229,10 +232,8 @@ fn kalay_opcode_names_and_dtls_handed_to_wireshark() {
     assert!(v.contains("Client Hello"), "{v}");
 }
 
-/// The device view lists every device of the real frames, per protocol,
-/// with its packets, key state and payload outcomes.
-#[test]
-fn device_view_lists_devices_keys_and_payloads() {
+/// The real frames of every protocol, for the device view.
+fn devices_capture() -> Capture {
     let mut cap = tuya_capture();
     for (from, sport, to, dport, bytes) in [
         (CAMERA, 32108, APP, 52000, unhex(ILNK_PUNCH)),
@@ -244,18 +245,28 @@ fn device_view_lists_devices_keys_and_payloads() {
     for f in kalay_capture().frames() {
         cap.push_frame(f.to_vec());
     }
-    let path = write_capture("real-devices.pcap", &cap);
-    let out = tshark().run_ok(&path, &["-q", "-z", "phonehome,tree"]);
-    assert!(out.contains("phonehome/Devices:"), "{out}");
-    // Rows: indentation depth, name, packet count.
-    let rows: Vec<(usize, String, u64)> = out
-        .lines()
+    cap
+}
+
+/// The rows of `tshark -z phonehome,tree`: indentation depth, name, packets.
+fn device_view_rows(out: &str) -> Vec<(usize, String, u64)> {
+    out.lines()
         .filter_map(|l| {
             let depth = l.len() - l.trim_start().len();
             let (name, rest) = l.trim().split_once("  ")?;
             Some((depth, name.to_string(), rest.split_whitespace().next()?.parse().ok()?))
         })
-        .collect();
+        .collect()
+}
+
+/// The device view lists every device of the real frames, per protocol,
+/// with its packets, key state and payload outcomes.
+#[test]
+fn device_view_lists_devices_keys_and_payloads() {
+    let path = write_capture("real-devices.pcap", &devices_capture());
+    let out = tshark().run_ok(&path, &["-q", "-z", "phonehome,tree"]);
+    assert!(out.contains("phonehome/Devices:"), "{out}");
+    let rows = device_view_rows(&out);
     // The count of `path` (names from the root down).
     let count = |path: &[&str]| -> u64 {
         let mut from = 0;
@@ -283,4 +294,46 @@ fn device_view_lists_devices_keys_and_payloads() {
     assert_eq!(count(&[&kalay[..], &["key: public"]].concat()), 4, "the Charlie scramble is public");
     assert_eq!(count(&[&kalay[..], &["key: NEEDED"]].concat()), 1, "the DTLS session needs the device's PSK");
     assert_eq!(count(&[&kalay[..], &["payloads unchecked (no key)"]].concat()), 1);
+}
+
+/// The device view in the real Wireshark GUI (on Xvfb): opened from the
+/// Statistics menu through the GUI's accessibility interface, its rows read
+/// back the same way must be tshark's, and the screenshot
+/// (target/tmp/device-view.png) must show more than a blank screen.
+#[test]
+fn device_view_in_the_wireshark_gui() {
+    let path = write_capture("gui-devices.pcap", &devices_capture());
+    let copy = tshark().readable_copy(&path);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/gui/stats-tree.sh");
+    let shot = tshark().home_dir().join("device-view.png");
+    let out = tshark().run_program("timeout", &["-k", "5", "90", "dbus-run-session", "--", script, &copy.to_string_lossy(), &shot.to_string_lossy()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let name = copy.file_name().unwrap().to_string_lossy().into_owned();
+    let title = format!("Wireshark \u{b7} Devices \u{b7} {name}");
+    assert!(stdout.lines().any(|l| l == format!("title: {title}")), "{stdout}");
+    assert!(stdout.lines().any(|l| l == format!("window: {title}")), "the X window: {stdout}");
+    let mut gui: Vec<(String, u64)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("row: "))
+        .map(|l| {
+            let (n, c) = l.split_once('\t').unwrap_or_else(|| panic!("row {l:?}"));
+            (n.to_string(), c.parse().unwrap_or_else(|_| panic!("count in {l:?}")))
+        })
+        .collect();
+    // The GUI sorts each level by name; tshark keeps the order of arrival.
+    let mut cli: Vec<(String, u64)> =
+        device_view_rows(&tshark().run_ok(&path, &["-q", "-z", "phonehome,tree"])).into_iter().map(|(_, n, c)| (n, c)).collect();
+    gui.sort();
+    cli.sort();
+    assert_eq!(gui, cli);
+    assert!(gui.contains(&(CAMERA_UID.to_string(), 5)), "{gui:?}");
+    // The screenshot: the whole 1280x800 screen, in more than a few colours.
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR")).join("device-view.png");
+    std::fs::copy(&shot, &png).unwrap_or_else(|e| panic!("{}: {e}", shot.display()));
+    let id = Command::new("identify").args(["-format", "%w %h %k"]).arg(&png).output().expect("identify (imagemagick)");
+    let id = String::from_utf8_lossy(&id.stdout).into_owned();
+    let v: Vec<u64> = id.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    assert_eq!(v[..2], [1280, 800], "{id}");
+    assert!(v[2] > 50, "{} colours: a blank screen? {}", v[2], png.display());
 }
