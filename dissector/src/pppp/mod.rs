@@ -280,9 +280,11 @@ fn ilnk_command(t: &mut Tree, src: u32, at: usize, data: &[u8], c: &ilnk::Comman
             let body = ilnk::deobfuscate(&data[ilnk::HEADER_LEN..ilnk::HEADER_LEN + n]);
             let records = crate::wire::le32(data, ilnk::TICKET_AT).unwrap_or(0) as usize;
             let body_src = t.add_source("iLnk body (deobfuscated)", body);
-            let body = t.sources[body_src as usize - 1].bytes.clone();
             if let Some(l) = layout {
+                // As in `dissect`: read the body out of the tree, then put it back.
+                let body = std::mem::take(&mut t.sources[body_src as usize - 1].bytes);
                 ilnk_body(t, body_src, &body, &l, records);
+                t.sources[body_src as usize - 1].bytes = body;
             }
         }
     }
