@@ -3,8 +3,9 @@
 # Debian trixie, 4.6: sid; 4.0: bookworm) in a chroot, installs the plugin in
 # that tshark's global plugin folder, and checks that every plugin field
 # decodes the same on every sample (and the real capture in ../shared, if
-# any) as under the host's Wireshark. Needs root. The chroot is made once
-# under /var/tmp and reused; the mirror is the one this machine's apt uses.
+# any) as under the host's Wireshark, and that the device view (the stats
+# tree `-z phonehome,tree`) counts the same. Needs root. The chroot is made
+# once under target/ and reused; the mirror is the one this machine's apt uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -45,6 +46,10 @@ for f in "${host_fields[@]}"; do fields+=(-e "$f"); done
 fields+=(-e frame.number -e _ws.col.Protocol -e _ws.col.Info)
 echo "comparing $(( ${#fields[@]} / 2 )) fields"
 
+# The device view's rows as "indent+name count": the other columns (rates,
+# percentages, burst times) are formatted differently between versions.
+tree_counts() { sed -nE 's/^( *)([^ ]+( [^ ]+)*) {2,}([0-9]+)( .*)?$/\1\2 \4/p'; }
+
 # The same captures, decoded by both Wireshark versions.
 [ -x target/release/phonehome-samples ] || cargo build --quiet --release -p phonehome-samples
 target/release/phonehome-samples target/samples >/dev/null
@@ -64,6 +69,18 @@ for c in "${captures[@]}"; do
         echo "same decode under $ws and $(pkg-config --modversion wireshark): $c ($frames frames)"
     else
         echo "DIFFERENT decode for $c:" >&2
+        diff <(printf '%s\n' "$old") <(printf '%s\n' "$new") | head -20 >&2
+        status=1
+    fi
+    new=$(chroot "$root" bash -c "cd /src && tshark -r '$c' -o '$tuya_key' -q -z phonehome,tree 2>/dev/null" | tree_counts)
+    old=$(target/release/filtergen tshark -- -r "$host_path" -o "$tuya_key" -q -z phonehome,tree 2>/dev/null | tree_counts)
+    if [ -z "$old" ]; then
+        echo "the host's device view of $c has no rows" >&2
+        status=1
+    elif [ "$new" = "$old" ]; then
+        echo "same device view: $c ($(printf '%s\n' "$new" | wc -l) rows)"
+    else
+        echo "DIFFERENT device view for $c:" >&2
         diff <(printf '%s\n' "$old") <(printf '%s\n' "$new") | head -20 >&2
         status=1
     fi

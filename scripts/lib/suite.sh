@@ -39,7 +39,8 @@ suite_base() {
         echo "debootstrap $suite (once; cached in $tar)" >&2
         debootstrap --variant=minbase --include=ca-certificates "$suite" "$dir" "$(apt_mirror)" \
             >"$dir.log" 2>&1 || { tail -5 "$dir.log" >&2; rm -rf "$dir" "$dir.log"; return 1; }
-        tar -C "$dir" -cf "$tar.part" . && mv "$tar.part" "$tar"
+        # A name of its own per run: another tree may debootstrap at the same time.
+        tar -C "$dir" -cf "$tar.$$.part" . && mv "$tar.$$.part" "$tar"
         rm -rf --one-file-system "$dir" "$dir.log"
     fi
     echo "$tar"
@@ -88,12 +89,14 @@ chroot_apt() {
 }
 
 # build_root X.Y: a persistent chroot with that Wireshark's development files
-# and a packaging toolchain, made once under /var/tmp and reused.
+# and a packaging toolchain, made once under target/ of the working tree (the
+# caller's current folder) and reused. Each tree has its own, so runs from
+# two trees at once never bind their sources onto the same /src.
 BUILD_PACKAGES=(tshark libwireshark-dev libglib2.0-dev pkg-config gcc libc6-dev ca-certificates dpkg-dev)
 build_root() {
     local xy=$1 suite root
     suite=$(suite_for_ws "$xy") || return 2
-    root=/var/tmp/phonehome-ws$xy
+    root=$PWD/target/chroot-ws$xy
     if ! [ -f "$root/.phonehome-ready" ]; then
         rm -rf --one-file-system "$root"
         suite_root "$suite" "$root" >&2 || return 1

@@ -71,13 +71,7 @@ impl Tshark {
     /// into the private HOME, readable by the user tshark runs as.
     pub fn run(&self, capture: &Path, args: &[&str]) -> Output {
         if args.contains(&"-2") {
-            let dir = self.home.path().join("captures");
-            fs::create_dir_all(&dir).unwrap();
-            let copy = dir.join(format!("{}-{}", std::process::id(), capture.file_name().unwrap().to_string_lossy()));
-            fs::copy(capture, &copy).unwrap_or_else(|e| panic!("{}: {e}", capture.display()));
-            let readable = fs::Permissions::from(std::os::unix::fs::PermissionsExt::from_mode(0o755));
-            fs::set_permissions(&dir, readable.clone()).unwrap();
-            fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+            let copy = self.readable_copy(capture);
             let out = self.command("tshark").arg("-r").arg(&copy).args(args).stdin(Stdio::null()).output();
             let _ = fs::remove_file(&copy);
             return out.expect("tshark is needed (make deps installs it)");
@@ -89,6 +83,29 @@ impl Tshark {
             .stdin(Stdio::from(input))
             .output()
             .expect("tshark is needed (make deps installs it)")
+    }
+
+    /// A copy of `capture` in the private HOME, readable by the user tshark
+    /// runs as (for programs that need a file, not standard input).
+    pub fn readable_copy(&self, capture: &Path) -> PathBuf {
+        let dir = self.home.path().join("captures");
+        fs::create_dir_all(&dir).unwrap();
+        let copy = dir.join(format!("{}-{}", std::process::id(), capture.file_name().unwrap().to_string_lossy()));
+        fs::copy(capture, &copy).unwrap_or_else(|e| panic!("{}: {e}", capture.display()));
+        fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        copy
+    }
+
+    /// The private HOME (writable by the user the programs run as).
+    pub fn home_dir(&self) -> PathBuf {
+        self.home.path().to_path_buf()
+    }
+
+    /// Runs `program ARGS` (Wireshark's GUI, for one) the way tshark runs:
+    /// in the private HOME with the plugin, as `nobody` when we are root.
+    pub fn run_program(&self, program: &str, args: &[&str]) -> Output {
+        self.command(program).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{program}: {e}"))
     }
 
     /// Like [`Tshark::run`], killed after `seconds` (exit 124 or 137 then);

@@ -2,6 +2,9 @@
 //! clients build them), through the plugin in a real tshark. Where each
 //! frame comes from: tests/REAL_DEVICES.md.
 
+use std::path::Path;
+use std::process::Command;
+
 use phonehome::iotc::{header as iotc, scramble};
 use phonehome_e2e::*;
 use phonehome_samples::p2p::{unhex, APP, CAMERA, CAMERA_UID};
@@ -19,6 +22,19 @@ const ILNK_WIFI_SCAN_REPLY: &str = concat!(
     "404253422f4f44550101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101933aac0b5330010101010101b4fefefe650101010101010101010101",
     "404253422f4674647275010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101973aac0b5330010101010101b4fefefe650101010101010101010101",
     "40425342"
+);
+/// cam-reverse tests: its client's login (account and password "admin") and
+/// Wi-Fi settings (SSID "skynet", password "supercrap", DHCP).
+const ILNK_LOGIN: &str = "f1d000b0d1000000110a2010a400ff00000000006f01010101010101010101010101010101010101010101010101010160656c686f01010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010160656c68";
+const ILNK_WIFI_SET: &str = concat!(
+    "f1d00118d1000002110a01600c01000001020304",
+    "0101010101010101010101010101010100010101",
+    "726a786f64750101010101010101010101010101010101010101010101010101",
+    "72747164736273607101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101",
+    "01010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101",
+    "312f312f312f31010101010101010101312f3334342f3334342f333434010101",
+    "312f312f312f31010101010101010101312f312f312f31010101010101010101",
+    "312f312f312f3101010101010101010101010101"
 );
 /// A DTLS 1.2 PSK ClientHello as OpenSSL 3 sends it.
 const DTLS_CLIENT_HELLO: &str = "16feff00000000000000000074010000680000000000000068fefd662de4f705d85e69fb5c771f231a00764bf35e0e1dbcfcea35b5a5de8eac495500000004c0a800ff0100003a002300000016000000170000000d002a0028040305030603080708080809080a080b080408050806040105010601030303010302040205020602";
@@ -103,9 +119,59 @@ fn ilnk_d2_acks_padding_and_binary_commands() {
     let cap = write_capture("real-ilnk-body.pcap", &ilnk_capture(32108, 52000));
     let v = tshark().run_ok(&cap, &["-V", "-x", "-Y", "frame.number == 2"]);
     assert!(v.contains("iLnk command: System status reply (0x0811)"), "{v}");
-    assert!(v.contains("iLnk body (bit flip undone)"), "{v}");
-    // The first body bytes 19 0e 01 01 with the low bit flipped.
-    assert!(v.contains("0000  18 0f 00 00"), "{v}");
+    assert!(v.contains("iLnk body (deobfuscated)"), "{v}");
+    // The last 4 body bytes (34 03 03 00), then the first (19 0e 01 01),
+    // each with its low bit flipped.
+    assert!(v.contains("0000  35 02 02 01 18 0f 00 00"), "{v}");
+}
+
+/// The bodies of iLnk binary commands, deobfuscated into fields: the
+/// camera's status and Wi-Fi scan replies, the client's login and Wi-Fi
+/// settings (whose passwords are flagged).
+#[test]
+fn ilnk_command_bodies_decode_into_fields() {
+    let mut cap = ilnk_capture(32108, 52000);
+    cap.udp(APP, 52000, CAMERA, 32108, &unhex(ILNK_LOGIN));
+    cap.udp(APP, 52000, CAMERA, 32108, &unhex(ILNK_WIFI_SET));
+    let cap = write_capture("real-ilnk-bodies.pcap", &cap);
+    let status = tshark().fields(
+        &cap,
+        &[],
+        Some("pppp.ilnk.cmd == 0x0811"),
+        &["pppp.ilnk.firmware", "pppp.ilnk.battery", "pppp.ilnk.signal", "pppp.ilnk.charging"],
+    );
+    assert_eq!(status, [["1.2.2.53", "3864", "-65", "0"]]);
+    let scan = tshark().fields(
+        &cap,
+        &[],
+        Some("pppp.ilnk.cmd == 0x0361"),
+        &["pppp.ilnk.scan.count", "pppp.ilnk.scan.ssid", "pppp.ilnk.scan.signal", "pppp.ilnk.scan.channel"],
+    );
+    assert_eq!(
+        scan,
+        [[
+            "6",
+            "ACRC.NET,ACRC.Guest,ACRC.NET,ACRC.Guest,ACRC.NET,ACRC.Guest",
+            "-77,-73,-62,-55,-75,-75",
+            "0,0,0,0,0,0"
+        ]]
+    );
+    let bssid = tshark().fields(&cap, &[], Some("pppp.ilnk.scan.ssid == \"ACRC.Guest\""), &["pppp.ilnk.scan.bssid"]);
+    let bssid: Vec<&str> = bssid[0][0].split(',').collect();
+    assert_eq!(bssid[..2], ["a640a05923a00000", "aa40a059615d0000"], "6 raw MACs, each in 8 bytes");
+    let login = tshark().fields(&cap, &[], Some("pppp.ilnk.cmd == 0x2010"), &["pppp.ilnk.account", "pppp.ilnk.password", "_ws.expert.message"]);
+    assert_eq!(login, [["admin", "admin", "Password readable under the public iLnk obfuscation"]]);
+    let wifi = tshark().fields(
+        &cap,
+        &[],
+        Some("pppp.ilnk.cmd == 0x0160"),
+        &["pppp.ilnk.wifi.ssid", "pppp.ilnk.wifi.password", "pppp.ilnk.wifi.channel", "pppp.ilnk.wifi.dhcp", "pppp.ilnk.wifi.mask"],
+    );
+    assert_eq!(wifi, [["skynet", "supercrap", "0", "1", "0.255.255.255"]]);
+    let hit = tshark().fields(&cap, &[], Some("pppp.ilnk.wifi.password || pppp.ilnk.password"), &["frame.number"]);
+    assert_eq!(hit, [["5"], ["6"]]);
+    // Warnings: the UID in clear, and the two passwords.
+    assert_eq!(col(&warned(&cap), 0), ["1", "5", "6"]);
 }
 
 /// An IOTC datagram scrambled like the wire: a full-Charlie plaintext.
@@ -166,10 +232,8 @@ fn kalay_opcode_names_and_dtls_handed_to_wireshark() {
     assert!(v.contains("Client Hello"), "{v}");
 }
 
-/// The device view lists every device of the real frames, per protocol,
-/// with its packets, key state and payload outcomes.
-#[test]
-fn device_view_lists_devices_keys_and_payloads() {
+/// The real frames of every protocol, for the device view.
+fn devices_capture() -> Capture {
     let mut cap = tuya_capture();
     for (from, sport, to, dport, bytes) in [
         (CAMERA, 32108, APP, 52000, unhex(ILNK_PUNCH)),
@@ -181,18 +245,28 @@ fn device_view_lists_devices_keys_and_payloads() {
     for f in kalay_capture().frames() {
         cap.push_frame(f.to_vec());
     }
-    let path = write_capture("real-devices.pcap", &cap);
-    let out = tshark().run_ok(&path, &["-q", "-z", "phonehome,tree"]);
-    assert!(out.contains("phonehome/Devices:"), "{out}");
-    // Rows: indentation depth, name, packet count.
-    let rows: Vec<(usize, String, u64)> = out
-        .lines()
+    cap
+}
+
+/// The rows of `tshark -z phonehome,tree`: indentation depth, name, packets.
+fn device_view_rows(out: &str) -> Vec<(usize, String, u64)> {
+    out.lines()
         .filter_map(|l| {
             let depth = l.len() - l.trim_start().len();
             let (name, rest) = l.trim().split_once("  ")?;
             Some((depth, name.to_string(), rest.split_whitespace().next()?.parse().ok()?))
         })
-        .collect();
+        .collect()
+}
+
+/// The device view lists every device of the real frames, per protocol,
+/// with its packets, key state and payload outcomes.
+#[test]
+fn device_view_lists_devices_keys_and_payloads() {
+    let path = write_capture("real-devices.pcap", &devices_capture());
+    let out = tshark().run_ok(&path, &["-q", "-z", "phonehome,tree"]);
+    assert!(out.contains("phonehome/Devices:"), "{out}");
+    let rows = device_view_rows(&out);
     // The count of `path` (names from the root down).
     let count = |path: &[&str]| -> u64 {
         let mut from = 0;
@@ -220,4 +294,46 @@ fn device_view_lists_devices_keys_and_payloads() {
     assert_eq!(count(&[&kalay[..], &["key: public"]].concat()), 4, "the Charlie scramble is public");
     assert_eq!(count(&[&kalay[..], &["key: NEEDED"]].concat()), 1, "the DTLS session needs the device's PSK");
     assert_eq!(count(&[&kalay[..], &["payloads unchecked (no key)"]].concat()), 1);
+}
+
+/// The device view in the real Wireshark GUI (on Xvfb): opened from the
+/// Statistics menu through the GUI's accessibility interface, its rows read
+/// back the same way must be tshark's, and the screenshot
+/// (target/tmp/device-view.png) must show more than a blank screen.
+#[test]
+fn device_view_in_the_wireshark_gui() {
+    let path = write_capture("gui-devices.pcap", &devices_capture());
+    let copy = tshark().readable_copy(&path);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/gui/stats-tree.sh");
+    let shot = tshark().home_dir().join("device-view.png");
+    let out = tshark().run_program("timeout", &["-k", "5", "90", "dbus-run-session", "--", script, &copy.to_string_lossy(), &shot.to_string_lossy()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let name = copy.file_name().unwrap().to_string_lossy().into_owned();
+    let title = format!("Wireshark \u{b7} Devices \u{b7} {name}");
+    assert!(stdout.lines().any(|l| l == format!("title: {title}")), "{stdout}");
+    assert!(stdout.lines().any(|l| l == format!("window: {title}")), "the X window: {stdout}");
+    let mut gui: Vec<(String, u64)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("row: "))
+        .map(|l| {
+            let (n, c) = l.split_once('\t').unwrap_or_else(|| panic!("row {l:?}"));
+            (n.to_string(), c.parse().unwrap_or_else(|_| panic!("count in {l:?}")))
+        })
+        .collect();
+    // The GUI sorts each level by name; tshark keeps the order of arrival.
+    let mut cli: Vec<(String, u64)> =
+        device_view_rows(&tshark().run_ok(&path, &["-q", "-z", "phonehome,tree"])).into_iter().map(|(_, n, c)| (n, c)).collect();
+    gui.sort();
+    cli.sort();
+    assert_eq!(gui, cli);
+    assert!(gui.contains(&(CAMERA_UID.to_string(), 5)), "{gui:?}");
+    // The screenshot: the whole 1280x800 screen, in more than a few colours.
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR")).join("device-view.png");
+    std::fs::copy(&shot, &png).unwrap_or_else(|e| panic!("{}: {e}", shot.display()));
+    let id = Command::new("identify").args(["-format", "%w %h %k"]).arg(&png).output().expect("identify (imagemagick)");
+    let id = String::from_utf8_lossy(&id.stdout).into_owned();
+    let v: Vec<u64> = id.split_whitespace().filter_map(|n| n.parse().ok()).collect();
+    assert_eq!(v[..2], [1280, 800], "{id}");
+    assert!(v[2] > 50, "{} colours: a blank screen? {}", v[2], png.display());
 }

@@ -6,11 +6,18 @@
 //! 11 0A command  length u16 LE  dest u16     ticket   body (length - 4 bytes)
 //!       u16 BE   (ticket+body)                        obfuscated
 //! ```
-//! The body obfuscation flips the lowest bit of every byte and rotates the
-//! buffer by a few bytes; only the bit flip is undone here, because the
-//! rotation differs between commands.
+//! The body obfuscation ("XqBytesEnc" in the vendor library) flips the
+//! lowest bit of every byte, then rotates the body left by 4 bytes: its
+//! first 4 bytes go to the end. The published client encodes and decodes
+//! every command with rotation 4; decoded that way, the camera's replies give
+//! plausible values (3864 mV battery, -65 dBm).
+//!
+//! Decoded bodies are C structs of the vendor SDK (little-endian `u32`s,
+//! NUL-padded strings); [`layout`] names their parts as the reversers did.
 
-use crate::wire::be16;
+use super::Field;
+use crate::tree::Value;
+use crate::wire::{be16, le16, le32};
 
 pub const START: [u8; 2] = [0x11, 0x0A];
 pub const HEADER_LEN: usize = 12;
@@ -71,9 +78,146 @@ pub fn parse(data: &[u8]) -> Option<Command> {
     })
 }
 
-/// Undoes the bit flip of the body obfuscation (the rotation stays).
-pub fn unflip(body: &[u8]) -> Vec<u8> {
-    body.iter().map(|b| b ^ 1).collect()
+/// How far the obfuscation rotates the body.
+const ROTATION: usize = 4;
+
+/// Undoes the body obfuscation: the body must be whole, since its last 4
+/// bytes on the wire are its first 4.
+pub fn deobfuscate(body: &[u8]) -> Vec<u8> {
+    let mut plain: Vec<u8> = body.iter().map(|b| b ^ 1).collect();
+    if plain.len() > ROTATION {
+        plain.rotate_right(ROTATION);
+    }
+    plain
+}
+
+/// How the bytes of a body part read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A NUL-padded string.
+    Text,
+    /// A NUL-padded string that is a password: flagged as exposed.
+    Secret,
+    U16,
+    U32,
+    /// An `i32`.
+    Signed,
+    /// One signed byte.
+    Signed8,
+    /// Bit 0 of a `u32`.
+    Flag,
+    /// A `u32` shown as four dotted numbers, highest byte first.
+    Version,
+    Bytes,
+}
+
+/// One part of a decoded body.
+pub struct Part {
+    pub field: Field,
+    pub at: usize,
+    pub len: usize,
+    pub shape: Shape,
+}
+
+const fn part(field: Field, at: usize, len: usize, shape: Shape) -> Part {
+    Part { field, at, len, shape }
+}
+
+/// A command's body: fixed parts, then records of `record_len` bytes each
+/// (as many as the reply's ticket slot counts) made of `record`.
+pub struct Layout {
+    pub parts: &'static [Part],
+    pub record_len: usize,
+    pub record: &'static [Part],
+}
+
+/// `devuser_t`: the login's account and password.
+static LOGIN: &[Part] = &[
+    part(Field::IlnkAccount, 0, 0x20, Shape::Text),
+    part(Field::IlnkPassword, 0x20, 0x80, Shape::Secret),
+];
+
+/// The login reply: the ticket later commands carry (the client reads it 4
+/// bytes into the body).
+static LOGIN_REPLY: &[Part] = &[part(Field::IlnkLoginTicket, 4, 4, Shape::Bytes)];
+
+/// The status reply, where the client reads firmware, battery, signal and
+/// charging.
+static STATUS: &[Part] = &[
+    part(Field::IlnkFirmware, 0, 4, Shape::Version),
+    part(Field::IlnkBattery, 4, 2, Shape::U16),
+    part(Field::IlnkSignal, 0x10, 1, Shape::Signed8),
+    part(Field::IlnkCharging, 0x14, 4, Shape::Flag),
+];
+
+/// `tag_wifiParams`: the Wi-Fi settings (set, and the reply to get).
+static WIFI: &[Part] = &[
+    part(Field::WifiEnable, 0, 4, Shape::U32),
+    part(Field::WifiStatus, 4, 4, Shape::U32),
+    part(Field::WifiMode, 8, 4, Shape::U32),
+    part(Field::WifiChannel, 0x0c, 4, Shape::U32),
+    part(Field::WifiAuth, 0x10, 4, Shape::U32),
+    part(Field::WifiDhcp, 0x14, 4, Shape::U32),
+    part(Field::WifiSsid, 0x18, 0x20, Shape::Text),
+    part(Field::WifiPassword, 0x38, 0x80, Shape::Secret),
+    part(Field::WifiIp, 0xb8, 0x10, Shape::Text),
+    part(Field::WifiMask, 0xc8, 0x10, Shape::Text),
+    part(Field::WifiGateway, 0xd8, 0x10, Shape::Text),
+    part(Field::WifiDns1, 0xe8, 0x10, Shape::Text),
+    part(Field::WifiDns2, 0xf8, 0x10, Shape::Text),
+];
+
+/// One network of a Wi-Fi scan reply (92 bytes). Firmware differs in what it
+/// writes as the BSSID: raw bytes on some, hex text on others.
+static SCAN_RECORD: &[Part] = &[
+    part(Field::ScanSsid, 0, 0x40, Shape::Text),
+    part(Field::ScanBssid, 0x40, 8, Shape::Bytes),
+    part(Field::ScanSecurity, 0x48, 4, Shape::U32),
+    part(Field::ScanSignal, 0x4c, 4, Shape::Signed),
+    part(Field::ScanMode, 0x54, 4, Shape::U32),
+    part(Field::ScanChannel, 0x58, 4, Shape::U32),
+];
+pub const SCAN_RECORD_LEN: usize = 0x5c;
+
+/// `avparamset_t`: one video parameter.
+static VIDEO_PARAM: &[Part] = &[
+    part(Field::ParamType, 0, 4, Shape::U32),
+    part(Field::ParamValue, 4, 4, Shape::U32),
+];
+
+/// The body layout of `command`, where the reversers published it.
+pub fn layout(command: u16) -> Option<Layout> {
+    let fixed = |parts| Layout { parts, record_len: 0, record: &[] };
+    Some(match command {
+        0x2010 => fixed(LOGIN),
+        0x2011 => fixed(LOGIN_REPLY),
+        0x0811 => fixed(STATUS),
+        0x0160 | 0x0261 => fixed(WIFI),
+        0x0361 => Layout { parts: &[], record_len: SCAN_RECORD_LEN, record: SCAN_RECORD },
+        0x1830 => fixed(VIDEO_PARAM),
+        _ => return None,
+    })
+}
+
+/// The value of a part's bytes (`bytes` is exactly `part.len` long).
+pub fn value(shape: Shape, bytes: &[u8]) -> Value {
+    let u32le = |b: &[u8]| le32(b, 0).unwrap_or(0);
+    match shape {
+        Shape::Text | Shape::Secret => {
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            Value::Str(String::from_utf8_lossy(&bytes[..end]).into_owned())
+        }
+        Shape::U16 => Value::Uint(le16(bytes, 0).unwrap_or(0) as u64),
+        Shape::U32 => Value::Uint(u32le(bytes) as u64),
+        Shape::Signed => Value::Int(u32le(bytes) as i32 as i64),
+        Shape::Signed8 => Value::Int(bytes.first().map_or(0, |&b| b as i8 as i64)),
+        Shape::Flag => Value::Bool(u32le(bytes) & 1 == 1),
+        Shape::Version => {
+            let [a, b, c, d] = u32le(bytes).to_be_bytes();
+            Value::Str(format!("{a}.{b}.{c}.{d}"))
+        }
+        Shape::Bytes => Value::Bytes(bytes.to_vec()),
+    }
 }
 
 #[cfg(test)]
@@ -89,7 +233,28 @@ mod tests {
         assert_eq!(c, Command { command: 0x0811, length: 0x80, dest: 0 });
         assert_eq!(command_name(c.command), Some("System status reply"));
         assert_eq!(c.body_len(&data), data.len() - HEADER_LEN);
-        assert_eq!(unflip(&data[12..16]), [0x18, 0x0f, 0, 0]);
+        let body = deobfuscate(&data[HEADER_LEN..]);
+        assert_eq!(&body[4..8], [0x18, 0x0f, 0, 0], "the flipped first bytes, 4 in");
+    }
+
+    #[test]
+    fn deobfuscate_undoes_the_published_encoding() {
+        // XqBytesEnc: flip bit 0, then the first 4 bytes go to the end.
+        let plain: Vec<u8> = (0..40u8).collect();
+        let mut wire: Vec<u8> = plain.iter().map(|b| b ^ 1).collect();
+        wire.rotate_left(ROTATION);
+        assert_eq!(deobfuscate(&wire), plain);
+        assert_eq!(deobfuscate(&[1, 2, 3]), [0, 3, 2], "a short body is only flipped");
+    }
+
+    #[test]
+    fn values_of_parts() {
+        assert_eq!(value(Shape::Text, b"ACRC.NET\0\0x"), Value::Str("ACRC.NET".into()));
+        assert_eq!(value(Shape::Version, &[0x35, 2, 2, 1]), Value::Str("1.2.2.53".into()));
+        assert_eq!(value(Shape::Signed8, &[0xbf]), Value::Int(-65));
+        assert_eq!(value(Shape::Signed, &[0xb3, 0xff, 0xff, 0xff]), Value::Int(-77));
+        assert_eq!(value(Shape::Flag, &[0, 1, 1, 0]), Value::Bool(false));
+        assert_eq!(value(Shape::U16, &[0x18, 0x0f]), Value::Uint(3864));
     }
 
     #[test]

@@ -33,7 +33,37 @@ fields! { pub Field, FIELDS;
     IlnkLength => ("pppp.ilnk.length", "iLnk length", U16, Dec; "Ticket and body length"),
     IlnkDest => ("pppp.ilnk.dest", "iLnk destination", U16, Hex; "FF00 login, 0000 request, AA55 reply in the published client; meaning inferred"),
     IlnkTicket => ("pppp.ilnk.ticket", "iLnk ticket", Bytes, None; "Session ticket the camera gave at login"),
-    IlnkBody => ("pppp.ilnk.body", "iLnk body", Bytes, None; "Obfuscated body; the bit-flipped bytes are shown as their own data source"),
+    IlnkBody => ("pppp.ilnk.body", "iLnk body", Bytes, None; "Obfuscated body; deobfuscated, it is its own data source, which the fields below point into"),
+    IlnkAccount => ("pppp.ilnk.account", "Account", Str, None; "Login account (command 0x2010)"),
+    IlnkPassword => ("pppp.ilnk.password", "Password", Str, None; "Login password, readable by anyone on the path: the obfuscation is public"),
+    IlnkLoginTicket => ("pppp.ilnk.login_ticket", "Ticket given", Bytes, None; "The ticket the login reply gives; later commands carry it"),
+    IlnkFirmware => ("pppp.ilnk.firmware", "Firmware version", Str, None),
+    IlnkBattery => ("pppp.ilnk.battery", "Battery (mV)", U16, Dec),
+    IlnkSignal => ("pppp.ilnk.signal", "Wi-Fi signal (dBm)", I64, Dec),
+    IlnkCharging => ("pppp.ilnk.charging", "Charging", Bool, None),
+    WifiEnable => ("pppp.ilnk.wifi.enable", "Wi-Fi enabled", U32, Dec),
+    WifiStatus => ("pppp.ilnk.wifi.status", "Wi-Fi status", U32, Dec; "Meaning inferred"),
+    WifiMode => ("pppp.ilnk.wifi.mode", "Wi-Fi mode", U32, Dec),
+    WifiChannel => ("pppp.ilnk.wifi.channel", "Wi-Fi channel", U32, Dec),
+    WifiAuth => ("pppp.ilnk.wifi.auth", "Wi-Fi authentication", U32, Dec),
+    WifiDhcp => ("pppp.ilnk.wifi.dhcp", "DHCP", U32, Dec),
+    WifiSsid => ("pppp.ilnk.wifi.ssid", "SSID", Str, None),
+    WifiPassword => ("pppp.ilnk.wifi.password", "Wi-Fi password", Str, None; "Readable by anyone on the path: the obfuscation is public"),
+    WifiIp => ("pppp.ilnk.wifi.ip", "IP address", Str, None),
+    WifiMask => ("pppp.ilnk.wifi.mask", "Netmask", Str, None),
+    WifiGateway => ("pppp.ilnk.wifi.gateway", "Gateway", Str, None),
+    WifiDns1 => ("pppp.ilnk.wifi.dns1", "DNS server 1", Str, None),
+    WifiDns2 => ("pppp.ilnk.wifi.dns2", "DNS server 2", Str, None),
+    ScanCount => ("pppp.ilnk.scan.count", "Networks", U32, Dec; "Networks in a Wi-Fi scan reply (where other commands carry the ticket)"),
+    ScanNetwork => ("pppp.ilnk.scan.network", "Network", None, None),
+    ScanSsid => ("pppp.ilnk.scan.ssid", "SSID", Str, None),
+    ScanBssid => ("pppp.ilnk.scan.bssid", "BSSID", Bytes, None; "Raw bytes on some firmware, hex text on others"),
+    ScanSecurity => ("pppp.ilnk.scan.security", "Security", U32, Dec),
+    ScanSignal => ("pppp.ilnk.scan.signal", "Signal", I64, Dec; "dBm on some firmware, a positive level on others"),
+    ScanMode => ("pppp.ilnk.scan.mode", "Mode", U32, Dec),
+    ScanChannel => ("pppp.ilnk.scan.channel", "Channel", U32, Dec),
+    ParamType => ("pppp.ilnk.param.type", "Video parameter", U32, Dec),
+    ParamValue => ("pppp.ilnk.param.value", "Video parameter value", U32, Dec),
     Payload => ("pppp.payload", "Payload", Bytes, None),
     Padding => ("pppp.padding", "Padding", Bytes, None; "Zero bytes after the message (iLnk pads short messages to 32 bytes)"),
 }
@@ -41,6 +71,7 @@ fields! { pub Field, FIELDS;
 experts! { pub Expert, EXPERTS;
     UidExposed => ("pppp.uid_exposed", Security, Warn, "Device UID exposed in cleartext"),
     PublicPsk => ("pppp.public_psk", Security, Note, "Obfuscated with a published vendor PSK: no protection"),
+    SecretExposed => ("pppp.secret_exposed", Security, Warn, "Password readable under the public iLnk obfuscation"),
     BadLength => ("pppp.bad_length", Malformed, Warn, "Length field does not match the datagram"),
     BadDrw => ("pppp.bad_drw", Malformed, Warn, "DRW payload does not start with a D1/D2 marker, channel and index"),
 }
@@ -240,15 +271,61 @@ fn ilnk_command(t: &mut Tree, src: u32, at: usize, data: &[u8], c: &ilnk::Comman
     t.field(Field::IlnkLength, Span::of(src, at + 4, 2), Value::Wire(Enc::Little));
     t.field(Field::IlnkDest, Span::of(src, at + 6, 2), Value::Wire(Enc::Big));
     t.field(Field::IlnkTicket, Span::of(src, at + ilnk::TICKET_AT, ilnk::TICKET_LEN), Value::Wire(Enc::Na));
+    let layout = ilnk::layout(c.command);
+    if layout.as_ref().is_some_and(|l| l.record_len > 0) {
+        t.field(Field::ScanCount, Span::of(src, at + ilnk::TICKET_AT, ilnk::TICKET_LEN), Value::Wire(Enc::Little));
+    }
     let n = c.body_len(data);
     if n > 0 {
         t.field(Field::IlnkBody, Span::of(src, at + ilnk::HEADER_LEN, n), Value::Wire(Enc::Na));
-        let body = ilnk::unflip(&data[ilnk::HEADER_LEN..ilnk::HEADER_LEN + n]);
-        t.add_source("iLnk body (bit flip undone)", body);
+        if n + ilnk::TICKET_LEN < c.length as usize {
+            // Its first bytes are the last ones on the wire.
+            t.append(format!(" ({n} of {} bytes: not deobfuscated)", c.length as usize - ilnk::TICKET_LEN));
+        } else {
+            let body = ilnk::deobfuscate(&data[ilnk::HEADER_LEN..ilnk::HEADER_LEN + n]);
+            let records = crate::wire::le32(data, ilnk::TICKET_AT).unwrap_or(0) as usize;
+            let body_src = t.add_source("iLnk body (deobfuscated)", body);
+            if let Some(l) = layout {
+                // As in `dissect`: read the body out of the tree, then put it back.
+                let body = std::mem::take(&mut t.sources[body_src as usize - 1].bytes);
+                ilnk_body(t, body_src, &body, &l, records);
+                t.sources[body_src as usize - 1].bytes = body;
+            }
+        }
     }
     match ilnk::command_name(c.command) {
         Some(name) => format!(" {name}"),
         None => format!(" iLnk command 0x{:04x}", c.command),
+    }
+}
+
+/// The parts of a deobfuscated iLnk body (in data source `src`) that `l`
+/// names and `body` holds whole.
+fn ilnk_body(t: &mut Tree, src: u32, body: &[u8], l: &ilnk::Layout, records: usize) {
+    ilnk_parts(t, src, body, 0, l.parts);
+    if l.record_len == 0 {
+        return;
+    }
+    let whole = body.len() / l.record_len;
+    for i in 0..records.min(whole) {
+        let at = i * l.record_len;
+        t.field(Field::ScanNetwork, Span::of(src, at, l.record_len), Value::Wire(Enc::Na));
+        t.subtree(|t| ilnk_parts(t, src, body, at, l.record));
+    }
+    if records > whole {
+        t.append(format!(" ({records} announced, {whole} present)"));
+    }
+}
+
+fn ilnk_parts(t: &mut Tree, src: u32, body: &[u8], base: usize, parts: &[ilnk::Part]) {
+    for p in parts {
+        let Some(bytes) = body.get(base + p.at..base + p.at + p.len) else { continue };
+        let value = ilnk::value(p.shape, bytes);
+        let exposed = p.shape == ilnk::Shape::Secret && value != Value::Str(String::new());
+        t.field(p.field, Span::of(src, base + p.at, p.len), value);
+        if exposed {
+            t.expert(Expert::SecretExposed, None);
+        }
     }
 }
 
@@ -352,6 +429,26 @@ mod tests {
         let (_, t) = run(&encode_drw_ack(0, &[3, 4]));
         assert_eq!(t.info.as_deref(), Some("DRW_ACK ch=0 acks=2"));
         assert!(t.malformed.is_none());
+    }
+
+    #[test]
+    fn ilnk_body_is_deobfuscated_only_when_whole() {
+        // The account part of a login body, without the password part.
+        let mut body = b"admin".to_vec();
+        body.resize(0x20, 0);
+        let mut wire: Vec<u8> = body.iter().map(|b| b ^ 1).collect();
+        wire.rotate_left(4);
+        let mut data = vec![0x11, 0x0a, 0x20, 0x10, 4 + wire.len() as u8, 0, 0xff, 0, 1, 2, 3, 4];
+        data.extend_from_slice(&wire);
+        let (_, t) = run(&encode_drw(0, 1, &data));
+        assert_eq!(strings(&t, Field::IlnkAccount), ["admin"]);
+        assert!(!has_expert(&t, Expert::SecretExposed), "no password in the body");
+        // The length says more than the datagram holds: the body's first
+        // bytes are missing, so nothing is decoded from it.
+        data[4] += 8;
+        let (_, t) = run(&encode_drw(0, 1, &data));
+        assert!(t.sources.is_empty() && strings(&t, Field::IlnkAccount).is_empty());
+        assert!(t.items.contains(&Item::Append(" (32 of 40 bytes: not deobfuscated)".into())));
     }
 
     #[test]
