@@ -13,7 +13,7 @@
 //! - `tshark`: the one place tshark is started and its fields read;
 //! - `report`: observations, the report model and its renderings, `learn`;
 //! - `emit`: outputs for other tools (commands, scripts, Wireshark profiles, MUD);
-//! - `watch`: a long dumpcap ring capture analysed file by file, with alerts.
+//! - `watch`: a long dumpcap ring capture analysed file by file, with alerts;
 //! - `wellknown`: the ports well-known protocols (and the plugin's) run on.
 
 mod atomic;
