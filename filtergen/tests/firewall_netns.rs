@@ -474,7 +474,7 @@ fn fw4_table(include: &Path) -> String {
 		ct state established,related accept
 		iifname \"lo\" accept
 		iifname \"lan0\" accept
-		meta l4proto ipv6-icmp accept
+		meta l4proto icmpv6 accept
 	}}
 	chain forward {{
 		type filter hook forward priority filter; policy drop;

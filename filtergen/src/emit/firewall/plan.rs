@@ -142,9 +142,11 @@ pub fn protocol_l4(name: &str) -> Option<Vec<L4>> {
         });
         return Some(ports.collect());
     }
+    // nft's own names: "ipv6-icmp" would need /etc/protocols, which a
+    // minimal system (a container, a fresh chroot) does not have.
     Some(match name {
         "icmp" => vec![L4::Protocol { name: "icmp", family: Some(Family::V4) }],
-        "icmpv6" => vec![L4::Protocol { name: "ipv6-icmp", family: Some(Family::V6) }],
+        "icmpv6" => vec![L4::Protocol { name: "icmpv6", family: Some(Family::V6) }],
         "igmp" => vec![L4::Protocol { name: "igmp", family: Some(Family::V4) }],
         "tcp" => vec![L4::Protocol { name: "tcp", family: None }],
         "udp" => vec![L4::Protocol { name: "udp", family: None }],
