@@ -5,7 +5,9 @@ set -euo pipefail
 packages=(tshark libwireshark-dev libglib2.0-dev pkg-config gcc libc6-dev python3-venv python3-pip python3-dev util-linux tcpdump shellcheck nftables dnsmasq-base iproute2 tcpreplay)
 # The device view's test in the Wireshark GUI: a virtual X server, a session
 # bus with the accessibility bus that drives the GUI, and a screenshot.
-packages+=(wireshark-qt xvfb dbus at-spi2-core python3-pyatspi xdotool imagemagick)
+# `wireshark` is the Qt GUI (bookworm: a package depending on wireshark-qt,
+# which trixie and sid no longer have).
+packages+=(wireshark xvfb dbus at-spi2-core python3-pyatspi xdotool imagemagick)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
