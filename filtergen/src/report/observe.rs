@@ -333,8 +333,27 @@ fn mac(v: Option<&str>) -> Option<[u8; 6]> {
     Some(out)
 }
 
+/// `aa:bb:cc:dd:ee:ff`, as tshark prints a MAC.
+struct MacText([u8; 17]);
+
+impl MacText {
+    fn new(m: [u8; 6]) -> MacText {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b':'; 17];
+        for (i, b) in m.iter().enumerate() {
+            out[i * 3] = DIGITS[usize::from(b >> 4)];
+            out[i * 3 + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        MacText(out)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits and colons")
+    }
+}
+
 fn mac_text(m: [u8; 6]) -> String {
-    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    MacText::new(m).as_str().to_string()
 }
 
 fn ports(a: Option<&str>, b: Option<&str>) -> Option<[u16; 2]> {
@@ -442,8 +461,9 @@ impl Observations {
             }
         }
         if let Some(m) = p.eth[theirs] {
-            if flow.remote_macs.len() < 8 {
-                flow.remote_macs.insert(mac_text(m));
+            let text = MacText::new(m);
+            if flow.remote_macs.len() < 8 && !flow.remote_macs.contains(text.as_str()) {
+                flow.remote_macs.insert(text.as_str().to_string());
             }
         }
         for name in all(v.get(Field::Sni)).chain(all(v.get(Field::HttpHost))) {
