@@ -312,22 +312,11 @@ fn field_text(kind: Kind, base: Base, value: &Value, bytes: &[u8]) -> Option<Str
                 Some(uint(v))
             }
             // As tshark prints byte fields: hex digits, no separators.
-            Kind::Bytes => Some(hex(bytes)),
+            Kind::Bytes => Some(phonehome::crypto::hex(bytes)),
             _ => None,
         },
         _ => None,
     }
-}
-
-/// Lower-case hex digits, no separators.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
 }
 
 #[cfg(test)]

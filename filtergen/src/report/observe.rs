@@ -373,15 +373,17 @@ pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
 /// The layer above TCP/UDP in `frame.protocols`, or for other frames the
 /// protocol above IP (or Ethernet).
 fn app_protocol(protocols: &str, has_ip: bool) -> Option<&str> {
-    let layers: Vec<&str> = protocols.split(':').collect();
-    if let Some(i) = layers.iter().position(|l| *l == "tcp" || *l == "udp") {
-        return layers.get(i + 1).copied().filter(|l| *l != "data");
+    let after = |is: fn(&str) -> bool| {
+        let mut layers = protocols.split(':');
+        layers.by_ref().find(|l| is(l)).map(|_| layers.next())
+    };
+    if let Some(above) = after(|l| l == "tcp" || l == "udp") {
+        return above.filter(|l| *l != "data");
     }
     if has_ip {
-        let i = layers.iter().position(|l| *l == "ip" || *l == "ipv6")?;
-        return layers.get(i + 1).copied();
+        return after(|l| l == "ip" || l == "ipv6")?;
     }
-    layers.iter().rev().find(|l| !matches!(**l, "eth" | "ethertype" | "vlan" | "llc" | "data")).copied()
+    protocols.rsplit(':').find(|l| !matches!(*l, "eth" | "ethertype" | "vlan" | "llc" | "data"))
 }
 
 fn is_broadcast(ip: Option<IpAddr>, eth: Option<[u8; 6]>) -> bool {
