@@ -531,8 +531,15 @@ impl Observations {
                 *self.iot.entry((field.to_string(), value.to_string())).or_default() += 1;
             }
         }
-        for proto in plugin::protocol_names() {
-            if p.protocols.split(':').any(|l| l == proto) {
+        // One walk over the layers: which of our protocols they name.
+        let mut named = 0u64;
+        for layer in p.protocols.split(':') {
+            if let Some(i) = plugin::protocol_names().position(|proto| proto == layer) {
+                named |= 1 << i;
+            }
+        }
+        for (i, proto) in plugin::protocol_names().enumerate() {
+            if named & 1 << i != 0 {
                 let port = p.udp.or(p.tcp).map(|ports| ports[theirs]);
                 let at = match port {
                     Some(port) => format!("{remote}:{port}"),
