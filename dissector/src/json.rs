@@ -18,7 +18,9 @@ pub fn parse_object(bytes: &[u8]) -> Option<(usize, Map<String, Value>)> {
 /// Byte range (offset, len) of the value of top-level `key` in `text`,
 /// including the quotes of a string. `None` when not found.
 pub fn value_span(text: &[u8], key: &str) -> Option<(usize, usize)> {
-    let needle = format!("\"{key}\"");
+    let key = key.as_bytes();
+    // `"key"`, compared in place.
+    let quoted = |at: usize| text.get(at + 1..at + 1 + key.len()) == Some(key) && text.get(at + 1 + key.len()) == Some(&b'"');
     let mut depth = 0usize;
     let mut i = 0;
     while i < text.len() {
@@ -26,8 +28,8 @@ pub fn value_span(text: &[u8], key: &str) -> Option<(usize, usize)> {
             b'{' | b'[' => depth += 1,
             b'}' | b']' => depth = depth.saturating_sub(1),
             b'"' => {
-                if depth == 1 && text[i..].starts_with(needle.as_bytes()) {
-                    let mut j = i + needle.len();
+                if depth == 1 && quoted(i) {
+                    let mut j = i + key.len() + 2;
                     while j < text.len() && text[j].is_ascii_whitespace() {
                         j += 1;
                     }

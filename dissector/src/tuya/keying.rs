@@ -60,10 +60,10 @@ pub(super) fn local_key(local: &LocalKey) -> UseKey {
 }
 
 pub(super) fn discovery_key() -> UseKey {
-    UseKey {
-        key: discovery::udp_key(),
-        what: format!("public discovery key {} (md5 of \"yGAdlopoPVldABfn\")", hex(&discovery::udp_key())),
-    }
+    // The text is the same for every packet: written once.
+    static WHAT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let what = WHAT.get_or_init(|| format!("public discovery key {} (md5 of \"yGAdlopoPVldABfn\")", hex(&discovery::udp_key())));
+    UseKey { key: discovery::udp_key(), what: what.clone() }
 }
 
 /// Picks the local key of a conversation: by the device id known for the

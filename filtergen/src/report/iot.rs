@@ -23,8 +23,8 @@ pub struct Decoded {
     /// Filter names of the protocols found (`tuya`), then `json` when a
     /// payload was handed to the JSON dissector.
     pub layers: Vec<&'static str>,
-    /// (field abbreviation, value) in tree order.
-    pub fields: Vec<(&'static str, String)>,
+    /// (index in the wanted fields, value) in tree order.
+    pub fields: Vec<(usize, String)>,
 }
 
 /// One conversation: transport and both (address, port) ends, in order.
@@ -64,17 +64,23 @@ pub struct Iot {
     protocols: &'static [&'static dyn Dissector],
     udp_ports: Vec<&'static [PortRange]>,
     tcp_ports: Vec<&'static [PortRange]>,
+    /// Per protocol, per field of its table: where the field is in the
+    /// wanted list (only those fields' values are rendered).
+    wanted: Vec<Vec<Option<usize>>>,
     capture: Vec<Slot>,
     conversations: HashMap<ConversationKey, Conversation>,
 }
 
-impl Default for Iot {
-    fn default() -> Iot {
+impl Iot {
+    /// Dissector state for one capture, giving the values of the `wanted`
+    /// fields (abbreviations; others are not rendered).
+    pub fn new(wanted: &[&str]) -> Iot {
         let protocols = protocols();
         Iot {
             protocols,
             udp_ports: protocols.iter().map(|d| d.spec().udp_ports).collect(),
             tcp_ports: protocols.iter().map(|d| d.spec().tcp_ports).collect(),
+            wanted: protocols.iter().map(|d| d.spec().fields.iter().map(|f| wanted.iter().position(|w| *w == f.abbrev)).collect()).collect(),
             capture: protocols.iter().map(|_| Slot::default()).collect(),
             conversations: HashMap::new(),
         }
@@ -250,14 +256,15 @@ impl Iot {
         for item in &tree.items {
             match item {
                 Item::Field { field, span, value, .. } => {
-                    let Some(f) = spec.fields.get(*field as usize) else { continue };
+                    let Some(at) = self.wanted[i].get(*field as usize).copied().flatten() else { continue };
+                    let f = &spec.fields[*field as usize];
                     let bytes = if span.source == 0 {
                         data.get(span.offset as usize..(span.offset + span.len) as usize)
                     } else {
                         tree.sources.get(span.source as usize - 1).and_then(|s| s.bytes.get(span.offset as usize..(span.offset + span.len) as usize))
                     };
                     if let Some(text) = field_text(f.kind, f.base, value, bytes.unwrap_or(&[])) {
-                        out.fields.push((f.abbrev, text));
+                        out.fields.push((at, text));
                     }
                 }
                 Item::Call { dissector: "json", span } if span.len > 0 => {
@@ -305,7 +312,7 @@ fn field_text(kind: Kind, base: Base, value: &Value, bytes: &[u8]) -> Option<Str
                 Some(uint(v))
             }
             // As tshark prints byte fields: hex digits, no separators.
-            Kind::Bytes => Some(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+            Kind::Bytes => Some(phonehome::crypto::hex(bytes)),
             _ => None,
         },
         _ => None,
@@ -321,5 +328,6 @@ mod tests {
         assert_eq!(field_text(Kind::U32, Base::Hex, &Value::Uint(10), &[]).as_deref(), Some("0x0000000a"));
         assert_eq!(field_text(Kind::U16, Base::Hex, &Value::Wire(Enc::Big), &[0x12, 0x34]).as_deref(), Some("0x1234"));
         assert_eq!(field_text(Kind::Str, Base::None, &Value::Wire(Enc::Ascii), b"3.3\0").as_deref(), Some("3.3"));
+        assert_eq!(field_text(Kind::Bytes, Base::None, &Value::Wire(Enc::Na), &[0x0a, 0xf0, 0x5c]).as_deref(), Some("0af05c"));
     }
 }

@@ -176,7 +176,7 @@ pub fn observe_with(path: &Path, device: &DeviceMatch, hook: Option<Hook>) -> Re
         at: Indices::new(),
         resolutions: Vec::new(),
         frame: 0,
-        iot: Iot::default(),
+        iot: Iot::new(names()),
         tls: HashMap::new(),
         time: 0.0,
         headers: Headers::default(),
@@ -470,10 +470,8 @@ impl Pass<'_, '_> {
 
     fn iot_fields(&mut self, layers: &mut Vec<&'static str>, d: super::iot::Decoded) {
         layers.extend(d.layers);
-        for (name, value) in d.fields {
-            if let Some(i) = names().iter().position(|f| *f == name) {
-                self.row.push(i, value);
-            }
+        for (i, value) in d.fields {
+            self.row.push(i, value);
         }
     }
 }

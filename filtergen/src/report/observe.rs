@@ -333,8 +333,27 @@ fn mac(v: Option<&str>) -> Option<[u8; 6]> {
     Some(out)
 }
 
+/// `aa:bb:cc:dd:ee:ff`, as tshark prints a MAC.
+struct MacText([u8; 17]);
+
+impl MacText {
+    fn new(m: [u8; 6]) -> MacText {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b':'; 17];
+        for (i, b) in m.iter().enumerate() {
+            out[i * 3] = DIGITS[usize::from(b >> 4)];
+            out[i * 3 + 1] = DIGITS[usize::from(b & 0xf)];
+        }
+        MacText(out)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits and colons")
+    }
+}
+
 fn mac_text(m: [u8; 6]) -> String {
-    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    MacText::new(m).as_str().to_string()
 }
 
 fn ports(a: Option<&str>, b: Option<&str>) -> Option<[u16; 2]> {
@@ -354,15 +373,17 @@ pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
 /// The layer above TCP/UDP in `frame.protocols`, or for other frames the
 /// protocol above IP (or Ethernet).
 fn app_protocol(protocols: &str, has_ip: bool) -> Option<&str> {
-    let layers: Vec<&str> = protocols.split(':').collect();
-    if let Some(i) = layers.iter().position(|l| *l == "tcp" || *l == "udp") {
-        return layers.get(i + 1).copied().filter(|l| *l != "data");
+    let after = |is: fn(&str) -> bool| {
+        let mut layers = protocols.split(':');
+        layers.by_ref().find(|l| is(l)).map(|_| layers.next())
+    };
+    if let Some(above) = after(|l| l == "tcp" || l == "udp") {
+        return above.filter(|l| *l != "data");
     }
     if has_ip {
-        let i = layers.iter().position(|l| *l == "ip" || *l == "ipv6")?;
-        return layers.get(i + 1).copied();
+        return after(|l| l == "ip" || l == "ipv6")?;
     }
-    layers.iter().rev().find(|l| !matches!(**l, "eth" | "ethertype" | "vlan" | "llc" | "data")).copied()
+    protocols.rsplit(':').find(|l| !matches!(*l, "eth" | "ethertype" | "vlan" | "llc" | "data"))
 }
 
 fn is_broadcast(ip: Option<IpAddr>, eth: Option<[u8; 6]>) -> bool {
@@ -442,8 +463,9 @@ impl Observations {
             }
         }
         if let Some(m) = p.eth[theirs] {
-            if flow.remote_macs.len() < 8 {
-                flow.remote_macs.insert(mac_text(m));
+            let text = MacText::new(m);
+            if flow.remote_macs.len() < 8 && !flow.remote_macs.contains(text.as_str()) {
+                flow.remote_macs.insert(text.as_str().to_string());
             }
         }
         for name in all(v.get(Field::Sni)).chain(all(v.get(Field::HttpHost))) {
@@ -509,8 +531,15 @@ impl Observations {
                 *self.iot.entry((field.to_string(), value.to_string())).or_default() += 1;
             }
         }
-        for proto in plugin::protocol_names() {
-            if p.protocols.split(':').any(|l| l == proto) {
+        // One walk over the layers: which of our protocols they name.
+        let mut named = 0u64;
+        for layer in p.protocols.split(':') {
+            if let Some(i) = plugin::protocol_names().position(|proto| proto == layer) {
+                named |= 1 << i;
+            }
+        }
+        for (i, proto) in plugin::protocol_names().enumerate() {
+            if named & 1 << i != 0 {
                 let port = p.udp.or(p.tcp).map(|ports| ports[theirs]);
                 let at = match port {
                     Some(port) => format!("{remote}:{port}"),
