@@ -44,8 +44,9 @@ def main():
     desktop = pyatspi.Registry.getDesktop(0)
     app = wait_for("Wireshark application on the accessibility bus",
                    lambda: next((a for a in desktop if a is not None and a.name == "Wireshark"), None))
+    # A submenu is a "menu item" to Qt 5's accessibility and a "menu" to Qt 6's.
     menu = wait_for("Statistics > phonehome menu",
-                    lambda: find(app, lambda a: a.getRoleName() == "menu item" and a.name == "phonehome"))
+                    lambda: find(app, lambda a: a.getRoleName() in ("menu item", "menu") and a.name == "phonehome"))
     item = find(menu, lambda a: a.getRoleName() == "menu item" and a.name == "Devices")
     if item is None:
         sys.exit("stats_tree.py: the phonehome menu has no Devices item")

@@ -37,7 +37,10 @@ pub const EVIDENCE: &str = "evidence";
 /// Between a stop request and dumpcap's SIGTERM: longer than the read
 /// timeout dumpcap gives libpcap (250 ms), so packets that arrived before the
 /// request are delivered and written, not left in the kernel's buffer.
+/// The grace is counted again while the open ring file still grows (a
+/// loaded machine delivers late), up to this long after the request.
 const STOP_GRACE: Duration = Duration::from_millis(600);
+const STOP_GRACE_MAX: Duration = Duration::from_secs(5);
 
 /// Lines of dumpcap's standard error kept for the message when it fails.
 const SAID_KEPT: usize = 64;
@@ -107,6 +110,8 @@ pub fn run(w: &Watch, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, E
     let mut current: Option<PathBuf> = None;
     let mut said: Vec<String> = Vec::new();
     let mut stop_at: Option<Instant> = None;
+    let mut stop_requested: Option<Instant> = None;
+    let mut open_size: Option<u64> = None;
     let mut stopping = false;
     loop {
         match capture.events.recv_timeout(Duration::from_millis(200)) {
@@ -127,6 +132,14 @@ pub fn run(w: &Watch, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, E
         }
         if stop_at.is_none() && (signal::requested() || w.duration.is_some_and(|d| started.elapsed() >= d)) {
             stop_at = Some(Instant::now() + STOP_GRACE);
+            stop_requested = Some(Instant::now());
+        }
+        if let (false, Some(requested)) = (stopping, stop_requested) {
+            let size = current.as_deref().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len());
+            if size != open_size && requested.elapsed() < STOP_GRACE_MAX {
+                open_size = size;
+                stop_at = Some(Instant::now() + STOP_GRACE);
+            }
         }
         if !stopping && stop_at.is_some_and(|t| Instant::now() >= t) {
             stopping = true;
