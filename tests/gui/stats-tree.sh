@@ -47,5 +47,5 @@ for attempt in 1 2 3; do
 done
 $registered || exit 1
 python3 "$here/stats_tree.py"
-echo "window: $(xdotool search --name '^Wireshark .+ Devices .+ ' getwindowname %@ 2>/dev/null | head -1)"
+echo "window: $(xdotool search --name '^Wireshark .+Devices .+ ' getwindowname %@ 2>/dev/null | head -1)"
 import -window root "$png"

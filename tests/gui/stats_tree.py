@@ -44,10 +44,13 @@ def main():
     desktop = pyatspi.Registry.getDesktop(0)
     app = wait_for("Wireshark application on the accessibility bus",
                    lambda: next((a for a in desktop if a is not None and a.name == "Wireshark"), None))
-    # A submenu is a "menu item" to Qt 5's accessibility and a "menu" to Qt 6's.
-    menu = wait_for("Statistics > phonehome menu",
-                    lambda: find(app, lambda a: a.getRoleName() in ("menu item", "menu") and a.name == "phonehome"))
-    item = find(menu, lambda a: a.getRoleName() == "menu item" and a.name == "Devices")
+    # Wireshark 4.0 shows the path as a submenu "phonehome" with the item
+    # "Devices"; 4.4 and 4.6 as one item named "phonehome/Devices".
+    def is_item(a, name):
+        return a.getRoleName() in ("menu item", "menu") and a.name == name
+    entry = wait_for("Statistics > phonehome menu",
+                     lambda: find(app, lambda a: is_item(a, "phonehome") or is_item(a, "phonehome/Devices")))
+    item = entry if entry.name == "phonehome/Devices" else find(entry, lambda a: is_item(a, "Devices"))
     if item is None:
         sys.exit("stats_tree.py: the phonehome menu has no Devices item")
     item.queryAction().doAction(0)
