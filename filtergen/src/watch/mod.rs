@@ -34,12 +34,13 @@ use state::Dropped;
 /// Ring files holding an alert's evidence are moved here, out of the rotation.
 pub const EVIDENCE: &str = "evidence";
 
-/// Between a stop request and dumpcap's SIGTERM: longer than the read
+/// Between a stop request and dumpcap's SIGTERM: well beyond the read
 /// timeout dumpcap gives libpcap (250 ms), so packets that arrived before the
-/// request are delivered and written, not left in the kernel's buffer.
-/// The grace is counted again while the open ring file still grows (a
-/// loaded machine delivers late), up to this long after the request.
-const STOP_GRACE: Duration = Duration::from_millis(600);
+/// request are delivered and written, not left in the kernel's buffer (600 ms
+/// lost the last packets on a loaded machine with Wireshark 4.6's dumpcap).
+/// The grace is counted again while the open ring file still grows, up to
+/// STOP_GRACE_MAX after the request.
+const STOP_GRACE: Duration = Duration::from_millis(1500);
 const STOP_GRACE_MAX: Duration = Duration::from_secs(5);
 
 /// Lines of dumpcap's standard error kept for the message when it fails.
