@@ -124,9 +124,10 @@ pub type Hook<'h> = &'h mut dyn FnMut(u32, &PacketView, &[Option<&str>]);
 
 /// The pass over one capture.
 struct Pass<'a, 'h> {
-    device: &'a DeviceMatch,
+    devices: &'a [&'a DeviceMatch],
     hook: Option<Hook<'h>>,
-    observations: Observations,
+    /// One per device, in the order of `devices`.
+    observations: Vec<Observations>,
     row: Row,
     at: Indices,
     /// Timestamp resolution (digits after the point) of each interface.
@@ -149,10 +150,11 @@ struct Headers {
     syn_only: bool,
 }
 
-/// What the native pass made of one capture.
-pub enum Outcome {
+/// What the native pass made of one capture: `O` is one device's
+/// observations, or each device's for [`observe_each`].
+pub enum Outcome<O = Observations> {
     /// The observations, and the problem that stopped the read early, if any.
-    Observed(Observations, Option<String>),
+    Observed(O, Option<String>),
     /// A link type other than Ethernet (Linux cooked, raw IP, 802.11, ...):
     /// the native decoder does not read it, so the capture needs tshark.
     Foreign(DataLink),
@@ -167,11 +169,24 @@ pub fn observe(path: &Path, device: &DeviceMatch) -> Result<Outcome, Error> {
 /// [`observe`], showing every packet to `hook` as it goes (to find the
 /// frame that carried something).
 pub fn observe_with(path: &Path, device: &DeviceMatch, hook: Option<Hook>) -> Result<Outcome, Error> {
+    Ok(match pass(path, &[device], hook)? {
+        Outcome::Observed(mut each, problem) => Outcome::Observed(each.pop().unwrap_or_default(), problem),
+        Outcome::Foreign(linktype) => Outcome::Foreign(linktype),
+    })
+}
+
+/// Observes one capture natively for several devices in one read: each
+/// device's observations, in the order of `devices`.
+pub fn observe_each(path: &Path, devices: &[&DeviceMatch]) -> Result<Outcome<Vec<Observations>>, Error> {
+    pass(path, devices, None)
+}
+
+fn pass(path: &Path, devices: &[&DeviceMatch], hook: Option<Hook>) -> Result<Outcome<Vec<Observations>>, Error> {
     assert!(names().len() <= MAX_FIELDS, "the pass has more fields than MAX_FIELDS");
     let mut pass = Pass {
-        device,
+        devices,
         hook,
-        observations: Observations::default(),
+        observations: devices.iter().map(|_| Observations::default()).collect(),
         row: Row { values: vec![String::new(); names().len()] },
         at: Indices::new(),
         resolutions: Vec::new(),
@@ -250,7 +265,9 @@ impl Pass<'_, '_> {
             }
         }
         let values = &values[..self.row.values.len()];
-        self.observations.add_view(self.device, &view, values);
+        for (device, observations) in self.devices.iter().zip(&mut self.observations) {
+            observations.add_view(device, &view, values);
+        }
         if let Some(hook) = self.hook.as_mut() {
             hook(self.frame, &view, values);
         }
@@ -473,5 +490,52 @@ impl Pass<'_, '_> {
         for (i, value) in d.fields {
             self.row.push(i, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::UtcOffset;
+    use crate::report::country::Embedded;
+    use crate::report::model::{build, Inputs};
+    use crate::report::text;
+    use phonehome_samples::{Capture, Host};
+
+    fn json(profile: &crate::profile::rules::Profile, observations: &Observations) -> String {
+        text::json(&build(Inputs { profile, observations, captures: vec![], plugin: true, notes: vec![], offset: UtcOffset(0), geo: &Embedded, country_source: String::new() }))
+    }
+
+    /// One read for two devices says what a read for each says.
+    #[test]
+    fn observe_each_equals_observe_per_device() {
+        let (a, b) = (Host::new([2, 0, 0, 0, 0, 0xa], [192, 0, 2, 10]), Host::new([2, 0, 0, 0, 0, 0xb], [192, 0, 2, 11]));
+        let (router, cloud) = (Host::new([2, 0, 0, 0, 0, 1], [192, 0, 2, 1]), Host::new([2, 0, 0, 0, 0, 1], [203, 0, 113, 9]));
+        let mut cap = Capture::new();
+        for i in 0..4u16 {
+            cap.udp(a, 40000 + i, router, 53, b"not quite dns");
+            cap.tcp(a, 41000 + i, cloud, 8883).client(b"mqtt ping").server(b"pong");
+            cap.udp(b, 6667, Host::broadcast(), 6667, b"discovery");
+            cap.udp(b, 42000, a, 54321, b"to the other device");
+            cap.wait(std::time::Duration::from_secs(30));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("two.pcap");
+        cap.write(&path).unwrap();
+        let profile = |name: &str, ip: &str| {
+            let text = format!("name: {name}\ndevice: {{ip: [{ip}]}}\nexpected:\n  - name: dns\n    host: [192.0.2.1]\n    udp: [53]\n");
+            crate::profile::load::parse(&text, Path::new("t.yaml"), None).unwrap()
+        };
+        let profiles = [profile("a", "192.0.2.10"), profile("b", "192.0.2.11")];
+        let matchers: Vec<DeviceMatch> = profiles.iter().map(|p| DeviceMatch::from_profile(p).unwrap()).collect();
+        let refs: Vec<&DeviceMatch> = matchers.iter().collect();
+        let Ok(Outcome::Observed(each, None)) = observe_each(&path, &refs) else { panic!("observe_each failed") };
+        assert_eq!(each.len(), 2);
+        for ((profile, matcher), together) in profiles.iter().zip(&matchers).zip(&each) {
+            let Ok(Outcome::Observed(alone, None)) = observe(&path, matcher) else { panic!("observe failed") };
+            assert!(!alone.flows.is_empty(), "{}: nothing observed", profile.name);
+            assert_eq!(json(profile, together), json(profile, &alone), "{}", profile.name);
+        }
+        assert_ne!(json(&profiles[0], &each[0]), json(&profiles[1], &each[1]));
     }
 }

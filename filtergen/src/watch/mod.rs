@@ -215,23 +215,28 @@ impl Running<'_> {
             self.missed.push(name);
             return Ok(());
         }
+        // One read of the file for every device.
+        let matchers: Vec<&DeviceMatch> = self.devices.iter().map(|d| &d.matcher).collect();
+        let each = match native::observe_each(file, &matchers) {
+            Err(e) if rotated_away(&e) => {
+                self.missed.push(name);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+            Ok(Outcome::Observed(each, problem)) => {
+                // A damaged file is every device's problem.
+                for d in &mut self.devices {
+                    d.problems.extend(problem.clone());
+                }
+                each
+            }
+            Ok(Outcome::Foreign(linktype)) => {
+                return Err(Error::Usage(format!("{}: link type {linktype:?}: watch reads Ethernet captures (choose an Ethernet interface)", file.display())));
+            }
+        };
         let mut pending: Vec<Alert> = Vec::new();
         let mut packets = 0;
-        for i in 0..self.devices.len() {
-            let file_obs = match native::observe(file, &self.devices[i].matcher) {
-                Err(e) if rotated_away(&e) => {
-                    self.missed.push(name);
-                    return Ok(());
-                }
-                Err(e) => return Err(e),
-                Ok(Outcome::Observed(obs, problem)) => {
-                    self.devices[i].problems.extend(problem);
-                    obs
-                }
-                Ok(Outcome::Foreign(linktype)) => {
-                    return Err(Error::Usage(format!("{}: link type {linktype:?}: watch reads Ethernet captures (choose an Ethernet interface)", file.display())));
-                }
-            };
+        for (i, file_obs) in each.into_iter().enumerate() {
             packets = packets.max(file_obs.packets);
             let d = &mut self.devices[i];
             state::fold(&mut d.observations, file_obs, &mut d.dropped);
