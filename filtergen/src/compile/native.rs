@@ -137,7 +137,7 @@ impl Program {
         let mut all = vec![device];
         all.extend(rules.iter().map(|r| Expr::Not(Box::new(rule(r, resolved)))));
         let has_raw_filter = rules.iter().any(|r| r.filter.is_some());
-        let flow_local = rules.iter().flat_map(|r| &r.protocols).all(|p| FLOW_LOCAL_PROTOCOLS.contains(&p.0.as_str()));
+        let flow_local = rules.iter().flat_map(|r| &r.protocols).all(|p| flow_local(&p.0));
         Program { expr: Expr::All(all), has_raw_filter, flow_local }
     }
 
@@ -154,14 +154,13 @@ impl Program {
     }
 }
 
-/// Protocols whose presence tshark settles from the packet and its own
+/// Whether tshark settles `protocol` from the packet and its own
 /// conversation (no state set up by other conversations, such as SIP/SDP
-/// announcing RTP ports): the header protocols and the LAN services the
-/// shipped noise profiles name.
-const FLOW_LOCAL_PROTOCOLS: [&str; 22] = [
-    "eth", "vlan", "arp", "stp", "cdp", "lldp", "ip", "ipv6", "tcp", "udp", "icmp", "icmpv6", "igmp", "mndp", "ssdp", "dhcp",
-    "dhcpv6", "mdns", "llmnr", "dns", "ntp", "tls",
-];
+/// announcing RTP ports): the header protocols, those their ports alone
+/// tell, and TLS (found by content within its own stream).
+fn flow_local(protocol: &str) -> bool {
+    header_protocol(protocol).is_some() || wellknown::by_port(protocol) || protocol == "tls"
+}
 
 fn rule(rule: &Rule, resolved: &Resolved) -> Expr {
     let mut keys = Vec::new();
@@ -273,28 +272,43 @@ fn protocol_expr(p: &Protocol) -> Expr {
 
 /// A protocol the header decoder settles (`Yes`/`No`), or one it cannot judge.
 fn protocol(name: &str, f: &Facts) -> Tri {
-    match name {
-        "eth" => seen(f.eth.is_some(), f),
-        "vlan" => seen(f.vlan, f),
-        "arp" => seen(f.ethertype == Some(0x0806), f),
-        "lldp" => seen(f.ethertype == Some(0x88cc), f),
-        "ip" => seen(f.ethertype == Some(0x0800), f),
-        "ipv6" => seen(f.ethertype == Some(0x86dd), f),
-        "stp" => seen(f.llc.is_some_and(|l| l.dsap == 0x42 && l.ssap == 0x42 || l.snap == Some((0x00000c, 0x010b))), f),
-        "cdp" => seen(f.llc.is_some_and(|l| l.snap == Some((0x00000c, 0x2000))), f),
-        "tcp" => seen(f.tcp.is_some(), f),
-        "udp" => seen(f.udp.is_some(), f),
-        "icmp" => seen(f.ip4.is_some() && f.ip_proto == Some(1), f),
-        "icmpv6" => seen(f.ip6.is_some() && f.ip_proto == Some(58), f),
-        "igmp" => seen(f.ip4.is_some() && f.ip_proto == Some(2), f),
-        _ => Tri::Maybe,
-    }
+    header_protocol(name).map_or(Tri::Maybe, |present| seen(present(f), f))
+}
+
+/// The header protocols: each one's test of the decoded headers.
+fn header_protocol(name: &str) -> Option<fn(&Facts) -> bool> {
+    Some(match name {
+        "eth" => |f| f.eth.is_some(),
+        "vlan" => |f| f.vlan,
+        "arp" => |f| f.ethertype == Some(0x0806),
+        "lldp" => |f| f.ethertype == Some(0x88cc),
+        "ip" => |f| f.ethertype == Some(0x0800),
+        "ipv6" => |f| f.ethertype == Some(0x86dd),
+        "stp" => |f| f.llc.is_some_and(|l| l.dsap == 0x42 && l.ssap == 0x42 || l.snap == Some((0x00000c, 0x010b))),
+        "cdp" => |f| f.llc.is_some_and(|l| l.snap == Some((0x00000c, 0x2000))),
+        "tcp" => |f| f.tcp.is_some(),
+        "udp" => |f| f.udp.is_some(),
+        "icmp" => |f| f.ip4.is_some() && f.ip_proto == Some(1),
+        "icmpv6" => |f| f.ip6.is_some() && f.ip_proto == Some(58),
+        "igmp" => |f| f.ip4.is_some() && f.ip_proto == Some(2),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::packet::headers::Llc;
+
+    #[test]
+    fn flow_local_protocols() {
+        for p in ["eth", "vlan", "udp", "igmp", "dns", "mdns", "mndp", "nbns", "dhcpv6", "tls"] {
+            assert!(flow_local(p), "{p}");
+        }
+        for p in ["sip", "rtp", "mqtt", "coap", "http", "tuya", "miio"] {
+            assert!(!flow_local(p), "{p}");
+        }
+    }
 
     /// `name` as a rule's `protocols` entry judges `f`.
     fn protocol(name: &str, f: &Facts) -> Tri {
