@@ -59,6 +59,7 @@ alerts=$(grep -c '"event_type":"alert"' "$work/out-phonehome/eve.json" || true)
 echo "Suricata $(chroot "$root" suricata -V | grep -o '[0-9][0-9.]*' | head -1): no rules ${s0} s CPU (${w0} s wall, ${m0} MiB), phonehome rules ${s1} s CPU (${w1} s wall, ${m1} MiB): $(ratio "$s1" "$s0")x CPU, $(ratio "$w1" "$w0")x wall; $alerts alerts"
 
 eve_mb=$(( $(stat -c %s "$work/out-phonehome/eve.json") >> 20 ))
-read -r r0 rw0 rm0 < <(measure "$filtergen" report "$profile" "$set_file" --format json)
+read -r r0 rw0 rm0 < <(measure "$filtergen" report "$profile" "$set_file" --format json --engine tshark)
+read -r rn rwn rmn < <(measure "$filtergen" report "$profile" "$set_file" --format json --engine native)
 read -r r1 rw1 rm1 < <(measure "$filtergen" report "$profile" --eve "$work/out-phonehome/eve.json" --format json)
-echo "report: tshark-based ${r0} s CPU (${rw0} s wall, ${rm0} MiB), --eve on ${eve_mb} MiB of EVE ${r1} s CPU (${rw1} s wall, ${rm1} MiB): --eve takes $(ratio "$r1" "$r0")x the CPU, $(ratio "$rw1" "$rw0")x the wall time"
+echo "report: tshark-based ${r0} s CPU (${rw0} s wall, ${rm0} MiB), native ${rn} s CPU (${rwn} s wall, ${rmn} MiB), --eve on ${eve_mb} MiB of EVE ${r1} s CPU (${rw1} s wall, ${rm1} MiB): --eve takes $(ratio "$r1" "$r0")x the tshark-based CPU and $(ratio "$r1" "$rn")x the native"

@@ -4,6 +4,12 @@
 //! with their ports; a name's addresses are listed only when there are few
 //! (`--resolve-from` matches the rest). The draft is validated by the
 //! profile loader before it is written.
+//!
+//! The draft is written as YAML text, not a serialized `Profile`: it keeps
+//! a comment above each rule (what the device did there) and short inline
+//! lists, which a YAML serializer drops or spreads over lines. Every value
+//! is written JSON-quoted (valid YAML, nothing a name could inject), and
+//! loading it back is what makes the text a `Profile`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
