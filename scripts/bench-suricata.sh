@@ -42,6 +42,9 @@ echo "capture set: $(( $(stat -c %s "$set_file") >> 20 )) MiB, $(capinfos -c -M 
 
 "$filtergen" suricata "$profile" -o "$work/rules" --resolve-from "$work"/hours/roborock-hour*.pcap >/dev/null 2>&1
 : > "$work/empty.rules"
+# A floor for any ruleset: one ordinary signature turns Suricata's per-packet
+# detection on, which no rules at all skips.
+echo 'alert tcp any any -> any 23 (msg:"baseline: telnet login as root"; flow:to_server,established; content:"root"; sid:1000001; rev:1;)' >"$work/one.rules"
 # user+system CPU seconds and wall seconds of one command.
 measure() {
     /usr/bin/time -f "%U %S %e %M" -o "$work/.t" "$@" >/dev/null 2>"$work/.err" || { tail "$work/.err" >&2; exit 1; }
@@ -53,13 +56,25 @@ run_suricata() { # rules out
     mkdir -p "$work/$2"
     measure chroot "$root" suricata -S "$inside/$1" -r "$inside/set-$mb.pcap" -l "$inside/$2"
 }
-read -r s0 w0 m0 < <(run_suricata empty.rules out-none)
-read -r s1 w1 m1 < <(run_suricata rules/phonehome.rules out-phonehome)
+# Each three times, interleaved; the least CPU of each counts (the machine
+# may be shared: another process only ever adds time).
+least() { sort -n | head -1; }
+rm -f "$work"/*.times
+for _ in 1 2 3; do
+    run_suricata empty.rules out-none >>"$work/none.times"
+    run_suricata one.rules out-one >>"$work/one.times"
+    run_suricata rules/phonehome.rules out-phonehome >>"$work/phonehome.times"
+done
+read -r s0 w0 m0 < <(least <"$work/none.times")
+read -r so wo mo < <(least <"$work/one.times")
+read -r s1 w1 m1 < <(least <"$work/phonehome.times")
+rm -f "$work"/*.times
 alerts=$(grep -c '"event_type":"alert"' "$work/out-phonehome/eve.json" || true)
 echo "Suricata $(chroot "$root" suricata -V | grep -o '[0-9][0-9.]*' | head -1): no rules ${s0} s CPU (${w0} s wall, ${m0} MiB), phonehome rules ${s1} s CPU (${w1} s wall, ${m1} MiB): $(ratio "$s1" "$s0")x CPU, $(ratio "$w1" "$w0")x wall; $alerts alerts"
+echo "Suricata with one ordinary signature (detection on): ${so} s CPU (${wo} s wall, ${mo} MiB); phonehome rules take $(ratio "$s1" "$so")x its CPU"
 
 eve_mb=$(( $(stat -c %s "$work/out-phonehome/eve.json") >> 20 ))
 read -r r0 rw0 rm0 < <(measure "$filtergen" report "$profile" "$set_file" --format json --engine tshark)
 read -r rn rwn rmn < <(measure "$filtergen" report "$profile" "$set_file" --format json --engine native)
 read -r r1 rw1 rm1 < <(measure "$filtergen" report "$profile" --eve "$work/out-phonehome/eve.json" --format json)
-echo "report: tshark-based ${r0} s CPU (${rw0} s wall, ${rm0} MiB), native ${rn} s CPU (${rwn} s wall, ${rmn} MiB), --eve on ${eve_mb} MiB of EVE ${r1} s CPU (${rw1} s wall, ${rm1} MiB): --eve takes $(ratio "$r1" "$r0")x the tshark-based CPU and $(ratio "$r1" "$rn")x the native"
+echo "report: tshark-based ${r0} s CPU (${rw0} s wall, ${rm0} MiB), native ${rn} s CPU (${rwn} s wall, ${rmn} MiB), --eve on ${eve_mb} MiB of EVE ${r1} s CPU (${rw1} s wall, ${rm1} MiB): in CPU the native report is $(ratio "$r0" "$rn")x faster than the tshark-based one, --eve $(ratio "$r0" "$r1")x faster than the tshark-based and $(ratio "$rn" "$r1")x than the native"
