@@ -3,13 +3,16 @@
 # against the tshark-based `filtergen report`, side by side in one run on
 # the same capture set: the six Roborock-like hours, time-shifted copies
 # joined until the set has SIZE_MB (default 1024).
-# Usage: scripts/bench-suricata.sh [trixie|sid] [SIZE_MB]
+# Usage: scripts/bench-suricata.sh [trixie|sid] [SIZE_MB] [--suricata-only]
+# (--suricata-only leaves out the report comparison, which takes minutes).
 # Needs root (the Suricata chroot, see scripts/suricata-chroot.sh). The
 # machine may be shared: read the ratios, not the seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suite=${1:-trixie}
 mb=${2:-1024}
+only=${3:-}
+case $only in "" | --suricata-only) ;; *) echo "bench-suricata: unknown option '$only' (usage: [trixie|sid] [SIZE_MB] [--suricata-only])" >&2; exit 2 ;; esac
 scripts/suricata-chroot.sh "$suite" >/dev/null
 root=$PWD/target/suricata-$suite
 inside=/phonehome-bench
@@ -73,6 +76,7 @@ alerts=$(grep -c '"event_type":"alert"' "$work/out-phonehome/eve.json" || true)
 echo "Suricata $(chroot "$root" suricata -V | grep -o '[0-9][0-9.]*' | head -1): no rules ${s0} s CPU (${w0} s wall, ${m0} MiB), phonehome rules ${s1} s CPU (${w1} s wall, ${m1} MiB): $(ratio "$s1" "$s0")x CPU, $(ratio "$w1" "$w0")x wall; $alerts alerts"
 echo "Suricata with one ordinary signature (detection on): ${so} s CPU (${wo} s wall, ${mo} MiB); phonehome rules take $(ratio "$s1" "$so")x its CPU"
 
+[ "$only" = --suricata-only ] && exit 0
 eve_mb=$(( $(stat -c %s "$work/out-phonehome/eve.json") >> 20 ))
 read -r r0 rw0 rm0 < <(measure "$filtergen" report "$profile" "$set_file" --format json --engine tshark)
 read -r rn rwn rmn < <(measure "$filtergen" report "$profile" "$set_file" --format json --engine native)
