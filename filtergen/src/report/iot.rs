@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use phonehome::spec::{in_ranges, Base, Kind, PortRange};
-use phonehome::tree::{Enc, Item, Value};
+use phonehome::tree::{Enc, Item, Value, Wanted};
 use phonehome::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tree};
 
 /// Bytes kept for one direction of a TCP stream waiting for the rest of a
@@ -67,6 +67,9 @@ pub struct Iot {
     /// Per protocol, per field of its table: where the field is in the
     /// wanted list (only those fields' values are rendered).
     wanted: Vec<Vec<Option<usize>>>,
+    /// Per protocol, the same fields as the dissection is told them (it
+    /// builds nothing else).
+    builds: Vec<Wanted>,
     capture: Vec<Slot>,
     conversations: HashMap<ConversationKey, Conversation>,
 }
@@ -76,11 +79,14 @@ impl Iot {
     /// fields (abbreviations; others are not rendered).
     pub fn new(wanted: &[&str]) -> Iot {
         let protocols = protocols();
+        let wanted: Vec<Vec<Option<usize>>> =
+            protocols.iter().map(|d| d.spec().fields.iter().map(|f| wanted.iter().position(|w| *w == f.abbrev)).collect()).collect();
         Iot {
             protocols,
             udp_ports: protocols.iter().map(|d| d.spec().udp_ports).collect(),
             tcp_ports: protocols.iter().map(|d| d.spec().tcp_ports).collect(),
-            wanted: protocols.iter().map(|d| d.spec().fields.iter().map(|f| wanted.iter().position(|w| *w == f.abbrev)).collect()).collect(),
+            builds: wanted.iter().map(|fields| Wanted::fields((0..fields.len() as u32).filter(|&f| fields[f as usize].is_some()))).collect(),
+            wanted,
             capture: protocols.iter().map(|_| Slot::default()).collect(),
             conversations: HashMap::new(),
         }
@@ -239,7 +245,7 @@ impl Iot {
     fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
         let proto = self.protocols[i];
         let mut capture = std::mem::take(&mut self.capture[i]);
-        let mut tree = Tree::new();
+        let mut tree = Tree::wanting(self.builds[i]);
         let accepted = {
             let c = self.conversation(key);
             let mut state = State { conversation: &mut c.slots[i], capture: &mut capture };

@@ -5,9 +5,10 @@
 //! ids the plugin's IoT dissectors decode. Observations of several captures
 //! merge into one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::services;
@@ -277,7 +278,8 @@ pub struct Observations {
     pub device_packets: u64,
     pub first: Option<f64>,
     pub last: Option<f64>,
-    pub flows: HashMap<EndpointKey, Flow>,
+    /// (Hashed with Fx: a lookup a packet, on keys no one outside chooses.)
+    pub flows: FxHashMap<EndpointKey, Flow>,
     pub dns: BTreeMap<String, DnsName>,
     /// Address to the names whose DNS answers returned it.
     pub answered: BTreeMap<IpAddr, BTreeSet<String>>,
@@ -295,7 +297,25 @@ pub struct Observations {
     pub device_ips: BTreeSet<IpAddr>,
     /// TCP connections seen in this capture: (device port, remote, remote
     /// port) to whether the device serves; decided by the SYN.
-    tcp_servers: HashMap<(u16, IpAddr, u16), bool>,
+    tcp_servers: FxHashMap<(u16, IpAddr, u16), bool>,
+    /// A reused (String, String) key for counting in `iot` and
+    /// `iot_remotes` without building one per packet.
+    scratch: (String, String),
+}
+
+/// Adds 1 to `map[(a, b)]`, building the key in `scratch` (`b` writes its
+/// half): a new key is allocated only the first time it is seen.
+fn count(map: &mut BTreeMap<(String, String), u64>, scratch: &mut (String, String), a: &str, b: impl FnOnce(&mut String)) {
+    scratch.0.clear();
+    scratch.0.push_str(a);
+    scratch.1.clear();
+    b(&mut scratch.1);
+    match map.get_mut(scratch) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(scratch.clone(), 1);
+        }
+    }
 }
 
 /// The header fields of one packet, parsed (from tshark's text, or
@@ -528,7 +548,7 @@ impl Observations {
     fn iot(&mut self, v: Row, remote: &Remote, p: &PacketView, theirs: usize) {
         for (field, values) in plugin::report_fields().iter().zip(v.iot()) {
             for value in all(*values) {
-                *self.iot.entry((field.to_string(), value.to_string())).or_default() += 1;
+                count(&mut self.iot, &mut self.scratch, field, |s| s.push_str(value));
             }
         }
         // One walk over the layers: which of our protocols they name.
@@ -541,11 +561,13 @@ impl Observations {
         for (i, proto) in plugin::protocol_names().enumerate() {
             if named & 1 << i != 0 {
                 let port = p.udp.or(p.tcp).map(|ports| ports[theirs]);
-                let at = match port {
-                    Some(port) => format!("{remote}:{port}"),
-                    None => remote.to_string(),
-                };
-                *self.iot_remotes.entry((proto.to_string(), at)).or_default() += 1;
+                count(&mut self.iot_remotes, &mut self.scratch, proto, |s| {
+                    use std::fmt::Write;
+                    let _ = match port {
+                        Some(port) => write!(s, "{remote}:{port}"),
+                        None => write!(s, "{remote}"),
+                    };
+                });
             }
         }
     }
