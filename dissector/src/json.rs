@@ -168,7 +168,7 @@ pub fn value_spans<const N: usize>(text: &[u8], keys: [Option<&str>; N]) -> [Opt
     let mut i = 0;
     while left > 0 {
         // Only brackets and quotes matter; skip to the next.
-        let Some(skip) = text[i..].iter().position(|b| matches!(b, b'{' | b'[' | b'}' | b']' | b'"')) else { break };
+        let Some(skip) = text[i..].iter().position(|&b| STRUCTURAL[b as usize]) else { break };
         i += skip;
         match text[i] {
             b'{' | b'[' => depth += 1,
@@ -203,6 +203,17 @@ pub fn value_spans<const N: usize>(text: &[u8], keys: [Option<&str>; N]) -> [Opt
     }
     found
 }
+
+/// The bytes [`value_spans`] stops at: brackets and quotes.
+static STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 5 {
+        table[b"{[}]\""[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Index just past the string starting with the quote at `start`.
 fn string_end(text: &[u8], start: usize) -> Option<usize> {

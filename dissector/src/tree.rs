@@ -215,6 +215,15 @@ impl Tree {
         Tree { wanted, ..Tree::default() }
     }
 
+    /// Empties the tree for the next dissection, keeping its allocations
+    /// and setting what the next caller wants.
+    pub fn reset(&mut self, wanted: Wanted) {
+        self.items.clear();
+        self.sources.clear();
+        (self.info, self.summary, self.malformed, self.device) = (None, None, None, None);
+        self.wanted = wanted;
+    }
+
     /// Whether the caller reads `field`'s value (build it only then).
     pub fn wants(&self, field: impl Into<u32>) -> bool {
         self.wanted.field(field)

@@ -47,7 +47,15 @@ pub struct Announcement {
 
 impl Announcement {
     pub fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Announcement {
-        let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        Announcement::take(&mut map.clone())
+    }
+
+    /// [`Announcement::from_json`] that moves the members out of `map`.
+    pub fn take(map: &mut serde_json::Map<String, serde_json::Value>) -> Announcement {
+        let mut text = |k: &str| match map.remove(k) {
+            Some(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        };
         Announcement {
             gw_id: text(GW_ID),
             dev_id: text(DEV_ID),

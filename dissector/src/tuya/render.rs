@@ -105,7 +105,7 @@ impl From<discovery::Announcement> for Learned {
 pub(super) fn add_json(t: &mut Tree, span: Span, bytes: &[u8]) -> Option<discovery::Announcement> {
     let datapoints = t.wants_text() || [Field::Dp, Field::DpId, Field::DpValue].into_iter().any(|f| t.wants(f));
     let keep = |k: &str| discovery::is_key(k) || (datapoints && matches!(k, DPS | DATA));
-    let Some((len, map)) = json::parse_object_keeping(bytes, keep) else {
+    let Some((len, mut map)) = json::parse_object_keeping(bytes, keep) else {
         // Broken JSON stays malformed; other text is the device's message.
         if bytes.first() == Some(&b'{') || !add_device_text(t, span, bytes) {
             t.expert(Expert::NotJson, None);
@@ -114,7 +114,8 @@ pub(super) fn add_json(t: &mut Tree, span: Span, bytes: &[u8]) -> Option<discove
     };
     let text_span = span.sub(0, len);
     t.field(Field::Json, text_span, Value::Wire(Enc::Utf8));
-    let a = discovery::Announcement::from_json(&map);
+    // Takes the announcement's members; the datapoints' stay in `map`.
+    let a = discovery::Announcement::take(&mut map);
     let raw = &bytes[..len];
     let ip = a.ip.as_deref().and_then(|s| s.parse::<std::net::Ipv4Addr>().ok());
     let str_value = |v: &Option<String>| v.clone().map(Value::Str);

@@ -71,6 +71,8 @@ pub struct Iot {
     /// builds nothing else).
     builds: Vec<Wanted>,
     capture: Vec<Slot>,
+    /// The tree of the last dissection, reused (and its allocations).
+    tree: Tree,
     conversations: HashMap<ConversationKey, Conversation>,
 }
 
@@ -88,6 +90,7 @@ impl Iot {
             builds: wanted.iter().map(|fields| Wanted::fields((0..fields.len() as u32).filter(|&f| fields[f as usize].is_some()))).collect(),
             wanted,
             capture: protocols.iter().map(|_| Slot::default()).collect(),
+            tree: Tree::new(),
             conversations: HashMap::new(),
         }
     }
@@ -245,7 +248,8 @@ impl Iot {
     fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
         let proto = self.protocols[i];
         let mut capture = std::mem::take(&mut self.capture[i]);
-        let mut tree = Tree::wanting(self.builds[i]);
+        let mut tree = std::mem::take(&mut self.tree);
+        tree.reset(self.builds[i]);
         let accepted = {
             let c = self.conversation(key);
             let mut state = State { conversation: &mut c.slots[i], capture: &mut capture };
@@ -254,12 +258,18 @@ impl Iot {
                 .unwrap_or(true)
         };
         self.capture[i] = capture;
-        if !accepted {
-            return None;
-        }
-        let spec = proto.spec();
-        let mut out = Decoded { layers: vec![spec.filter_name], fields: Vec::new() };
-        for item in &tree.items {
+        let out = accepted.then(|| self.decoded(i, data, &mut tree));
+        self.tree = tree;
+        out
+    }
+
+    /// The layers and wanted field values of protocol `i`'s `tree` (its
+    /// string values are moved out).
+    fn decoded(&self, i: usize, data: &[u8], tree: &mut Tree) -> Decoded {
+        let spec = self.protocols[i].spec();
+        let mut out = Decoded { layers: Vec::with_capacity(2), fields: Vec::with_capacity(8) };
+        out.layers.push(spec.filter_name);
+        for item in &mut tree.items {
             match item {
                 Item::Field { field, span, value, .. } => {
                     let Some(at) = self.wanted[i].get(*field as usize).copied().flatten() else { continue };
@@ -269,7 +279,11 @@ impl Iot {
                     } else {
                         tree.sources.get(span.source as usize - 1).and_then(|s| s.bytes.get(span.offset as usize..(span.offset + span.len) as usize))
                     };
-                    if let Some(text) = field_text(f.kind, f.base, value, bytes.unwrap_or(&[])) {
+                    let text = match value {
+                        Value::Str(s) => Some(std::mem::take(s)),
+                        value => field_text(f.kind, f.base, value, bytes.unwrap_or(&[])),
+                    };
+                    if let Some(text) = text {
                         out.fields.push((at, text));
                     }
                 }
@@ -281,7 +295,7 @@ impl Iot {
                 _ => {}
             }
         }
-        Some(out)
+        out
     }
 }
 
