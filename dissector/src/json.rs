@@ -161,8 +161,6 @@ pub fn value_spans<const N: usize>(text: &[u8], keys: [Option<&str>; N]) -> [Opt
     let mut found = [None; N];
     // A key is done once found (its first occurrence wins).
     let mut done = keys.map(|k| k.is_none());
-    // `"key"`, compared in place.
-    let quoted = |at: usize, key: &[u8]| text.get(at + 1..at + 1 + key.len()) == Some(key) && text.get(at + 1 + key.len()) == Some(&b'"');
     let mut left = done.iter().filter(|d| !**d).count();
     let mut depth = 0usize;
     let mut i = 0;
@@ -174,7 +172,11 @@ pub fn value_spans<const N: usize>(text: &[u8], keys: [Option<&str>; N]) -> [Opt
             b'{' | b'[' => depth += 1,
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {
-                let hit = (depth == 1).then(|| (0..N).find(|&k| !done[k] && keys[k].is_some_and(|key| quoted(i, key.as_bytes())))).flatten();
+                let Some(end) = string_end(text, i) else { break };
+                // The string's raw bytes, compared with the keys in place
+                // (the keys hold no quote or backslash).
+                let raw = &text[i + 1..end - 1];
+                let hit = (depth == 1).then(|| (0..N).find(|&k| !done[k] && keys[k].is_some_and(|key| key.as_bytes() == raw))).flatten();
                 if let Some(k) = hit {
                     let mut j = i + keys[k].map_or(0, str::len) + 2;
                     while j < text.len() && text[j].is_ascii_whitespace() {
@@ -192,10 +194,7 @@ pub fn value_spans<const N: usize>(text: &[u8], keys: [Option<&str>; N]) -> [Opt
                         }
                     }
                 }
-                match string_end(text, i) {
-                    Some(end) => i = end,
-                    None => break,
-                }
+                i = end;
                 continue;
             }
         }

@@ -301,14 +301,18 @@ pub struct Observations {
     /// A reused (String, String) key for counting in `iot` and
     /// `iot_remotes` without building one per packet.
     scratch: (String, String),
+    /// The same for `iot_remotes`, and the (remote, port) whose text its
+    /// second half holds (written again only when it changes).
+    remote_scratch: (String, String),
+    remote_written: Option<(Remote, Option<u16>)>,
 }
 
 /// Adds 1 to `map[(a, b)]`, building the key in `scratch` (`b` writes its
-/// half): a new key is allocated only the first time it is seen.
+/// half, or leaves it as it is): a new key is allocated only the first
+/// time it is seen.
 fn count(map: &mut BTreeMap<(String, String), u64>, scratch: &mut (String, String), a: &str, b: impl FnOnce(&mut String)) {
     scratch.0.clear();
     scratch.0.push_str(a);
-    scratch.1.clear();
     b(&mut scratch.1);
     match map.get_mut(scratch) {
         Some(n) => *n += 1,
@@ -390,11 +394,17 @@ pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
     }
 }
 
+/// The layer names of a `frame.protocols` text. (Split by a char test:
+/// on these short texts cheaper than the substring search of `split(':')`.)
+fn layers(protocols: &str) -> impl Iterator<Item = &str> {
+    protocols.split(|c: char| c == ':')
+}
+
 /// The layer above TCP/UDP in `frame.protocols`, or for other frames the
 /// protocol above IP (or Ethernet).
 fn app_protocol(protocols: &str, has_ip: bool) -> Option<&str> {
     let after = |is: fn(&str) -> bool| {
-        let mut layers = protocols.split(':');
+        let mut layers = layers(protocols);
         layers.by_ref().find(|l| is(l)).map(|_| layers.next())
     };
     if let Some(above) = after(|l| l == "tcp" || l == "udp") {
@@ -477,7 +487,7 @@ impl Observations {
             }
             *flow.protocols.get_mut(app).expect("inserted") += 1;
         }
-        for layer in p.protocols.split(':') {
+        for layer in layers(p.protocols) {
             if !flow.layers.contains(layer) {
                 flow.layers.insert(layer.to_string());
             }
@@ -548,12 +558,15 @@ impl Observations {
     fn iot(&mut self, v: Row, remote: &Remote, p: &PacketView, theirs: usize) {
         for (field, values) in plugin::report_fields().iter().zip(v.iot()) {
             for value in all(*values) {
-                count(&mut self.iot, &mut self.scratch, field, |s| s.push_str(value));
+                count(&mut self.iot, &mut self.scratch, field, |s| {
+                    s.clear();
+                    s.push_str(value);
+                });
             }
         }
         // One walk over the layers: which of our protocols they name.
         let mut named = 0u64;
-        for layer in p.protocols.split(':') {
+        for layer in layers(p.protocols) {
             if let Some(i) = plugin::protocol_names().position(|proto| proto == layer) {
                 named |= 1 << i;
             }
@@ -561,13 +574,18 @@ impl Observations {
         for (i, proto) in plugin::protocol_names().enumerate() {
             if named & 1 << i != 0 {
                 let port = p.udp.or(p.tcp).map(|ports| ports[theirs]);
-                count(&mut self.iot_remotes, &mut self.scratch, proto, |s| {
+                let same = self.remote_written.as_ref().is_some_and(|(r, p)| r == remote && *p == port);
+                if !same {
                     use std::fmt::Write;
+                    let s = &mut self.remote_scratch.1;
+                    s.clear();
                     let _ = match port {
                         Some(port) => write!(s, "{remote}:{port}"),
                         None => write!(s, "{remote}"),
                     };
-                });
+                    self.remote_written = Some((remote.clone(), port));
+                }
+                count(&mut self.iot_remotes, &mut self.remote_scratch, proto, |_| {});
             }
         }
     }
