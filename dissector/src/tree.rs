@@ -148,7 +148,8 @@ pub struct DeviceStat {
 /// Which parts of a dissection its caller reads; the dissectors build only
 /// those, as Wireshark's own skip what no tree shows and no filter
 /// references. [`Tree::new`] wants everything, [`Tree::wanting`] only the
-/// values of some fields.
+/// values of some fields. Data sources, experts (without their text when
+/// text is not wanted), hand-offs and `malformed` are always kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Wanted {
     /// Bit n: field n of the protocol's table (fields past the mask's width
@@ -173,13 +174,6 @@ impl Wanted {
         field >= u128::BITS || self.fields & 1u128 << field != 0
     }
 
-    pub fn any_field(self, fields: &[u32]) -> bool {
-        fields.iter().any(|&f| self.field(f))
-    }
-
-    pub fn text(self) -> bool {
-        self.text
-    }
 }
 
 impl Default for Wanted {

@@ -152,6 +152,9 @@ fn malformed(t: &mut Tree, data: &[u8], e: &FrameError) {
 /// Records the message in the device view under its device id; the key and
 /// payload states are read off what the dissection added.
 fn device_stat(pkt: &Packet, h: &Header, t: &mut Tree) {
+    if !t.wants_text() {
+        return;
+    }
     let learnt = t.has_expert(Expert::TokenLeaked) || t.items.iter().any(|i| matches!(i, Item::Field { field, .. } if *field == Field::KeyLearntIn as u32));
     let tried = t.items.iter().any(|i| matches!(i, Item::Field { field, .. } if *field == Field::Key as u32));
     let key = match (learnt, tried, t.has_expert(Expert::TokenNeeded)) {

@@ -396,6 +396,7 @@ pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
 
 /// The layer names of a `frame.protocols` text. (Split by a char test:
 /// on these short texts cheaper than the substring search of `split(':')`.)
+#[allow(clippy::manual_pattern_char_comparison)]
 fn layers(protocols: &str) -> impl Iterator<Item = &str> {
     protocols.split(|c: char| c == ':')
 }
