@@ -169,6 +169,11 @@ impl Wanted {
         Wanted { fields, text: false }
     }
 
+    /// Bit n of `fields` for field n, and whether the text is wanted.
+    pub fn bits(fields: u128, text: bool) -> Wanted {
+        Wanted { fields, text }
+    }
+
     pub fn field(self, field: impl Into<u32>) -> bool {
         let field = field.into();
         field >= u128::BITS || self.fields & 1u128 << field != 0
