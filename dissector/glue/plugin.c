@@ -186,8 +186,6 @@ static proto_item *add_value(ph_proto_t *p, proto_tree *tree, tvbuff_t *tvb, con
     }
 }
 
-/* Dissects one PDU (the whole tvb) with protocol p; returns the bytes
- * taken, 0 when the Rust side says the bytes are not this protocol. */
 /* Whether anything will read the JSON dissector's work on this packet. */
 static gboolean json_wanted(proto_tree *tree)
 {
@@ -223,6 +221,8 @@ static void set_wanted(ph_proto_t *p, packet_info *pinfo, proto_tree *tree, PhPa
     /* Fields past the mask's width are always built (see Wanted). */
 }
 
+/* Dissects one PDU (the whole tvb) with protocol p; returns the bytes
+ * taken, 0 when the Rust side says the bytes are not this protocol. */
 static int render(ph_proto_t *p, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
 {
     guint len = tvb_captured_length(tvb);
