@@ -287,11 +287,7 @@ impl Iot {
                         out.fields.push((at, text));
                     }
                 }
-                Item::Call { dissector: "json", span } if span.len > 0 => {
-                    if !out.layers.contains(&"json") {
-                        out.layers.push("json");
-                    }
-                }
+                Item::Call { dissector: "json", span } if span.len > 0 && !out.layers.contains(&"json") => out.layers.push("json"),
                 _ => {}
             }
         }
