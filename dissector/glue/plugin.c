@@ -75,6 +75,13 @@ typedef struct {
 static ph_proto_t protos[PH_MAX_PROTOS];
 static size_t n_protos;
 static dissector_handle_t json_handle;
+/* The JSON protocol, its fields and frame.protocols: while none of them is
+ * referenced and the tree is not shown, no one reads what the JSON
+ * dissector would add, so decrypted JSON is not handed to it. */
+static int proto_json = -1;
+static int hf_frame_protocols = -1;
+static int *json_fields;
+static size_t n_json_fields;
 static int devices_tap = -1;
 
 /* What the "phonehome" tap gives the device view for one packet. */
@@ -179,6 +186,41 @@ static proto_item *add_value(ph_proto_t *p, proto_tree *tree, tvbuff_t *tvb, con
     }
 }
 
+/* Whether anything will read the JSON dissector's work on this packet. */
+static gboolean json_wanted(proto_tree *tree)
+{
+    if (!tree)
+        return FALSE;
+    if (PTREE_DATA(tree)->visible || (proto_json >= 0 && proto_field_is_referenced(tree, proto_json)) ||
+        (hf_frame_protocols >= 0 && proto_field_is_referenced(tree, hf_frame_protocols)))
+        return TRUE;
+    for (size_t i = 0; i < n_json_fields; i++)
+        if (proto_field_is_referenced(tree, json_fields[i]))
+            return TRUE;
+    return FALSE;
+}
+
+/* Tells the Rust side what Wireshark will read of the dissection: with the
+ * tree shown everything; else the fields a filter, column or tap
+ * references, and the text when columns or the device view are built. */
+static void set_wanted(ph_proto_t *p, packet_info *pinfo, proto_tree *tree, PhPacket *pk)
+{
+    pk->wanted_text = (tree && PTREE_DATA(tree)->visible) || pinfo->cinfo || have_tap_listener(devices_tap);
+    if (tree && PTREE_DATA(tree)->visible) {
+        pk->wanted_low = pk->wanted_high = UINT64_MAX;
+        return;
+    }
+    for (size_t i = 0; i < p->info->n_fields && i < 128; i++) {
+        if (proto_field_is_referenced(tree, p->hf[i])) {
+            if (i < 64)
+                pk->wanted_low |= (uint64_t)1 << i;
+            else
+                pk->wanted_high |= (uint64_t)1 << (i - 64);
+        }
+    }
+    /* Fields past the mask's width are always built (see Wanted). */
+}
+
 /* Dissects one PDU (the whole tvb) with protocol p; returns the bytes
  * taken, 0 when the Rust side says the bytes are not this protocol. */
 static int render(ph_proto_t *p, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree)
@@ -196,6 +238,7 @@ static int render(ph_proto_t *p, tvbuff_t *tvb, packet_info *pinfo, proto_tree *
     pk.src_port = (uint16_t)pinfo->srcport;
     pk.dst_port = (uint16_t)pinfo->destport;
     pk.time = (double)pinfo->abs_ts.secs + pinfo->abs_ts.nsecs / 1e9;
+    set_wanted(p, pinfo, tree, &pk);
 
     PhResult *r = ph_dissect(p->idx, &pk, data, len, conversation_slot(p, pinfo), p->capture);
     if (!ph_result_accepted(r)) {
@@ -264,7 +307,7 @@ static int render(ph_proto_t *p, tvbuff_t *tvb, packet_info *pinfo, proto_tree *
             break;
         case PH_ITEM_CALL: {
             dissector_handle_t h = strcmp(it->text, "json") == 0 ? json_handle : find_dissector(it->text);
-            if (h && it->length > 0) {
+            if (h && it->length > 0 && (h != json_handle || json_wanted(tree))) {
                 /* Keep our Protocol/Info columns. */
                 col_set_writable(pinfo->cinfo, -1, FALSE);
                 call_dissector(h, tvb_new_subset_length(src, (gint)it->offset, (gint)it->length), pinfo, stack[depth]);
@@ -745,6 +788,20 @@ static void register_all(void)
 static void handoff_all(void)
 {
     json_handle = find_dissector("json");
+    proto_json = proto_get_id_by_filter_name("json");
+    hf_frame_protocols = proto_registrar_get_id_byname("frame.protocols");
+    if (proto_json >= 0 && !json_fields) {
+        void *cookie = NULL;
+        for (header_field_info *hf = proto_get_first_protocol_field(proto_json, &cookie); hf;
+             hf = proto_get_next_protocol_field(proto_json, &cookie))
+            n_json_fields++;
+        json_fields = g_new0(int, n_json_fields + 1);
+        size_t n = 0;
+        cookie = NULL;
+        for (header_field_info *hf = proto_get_first_protocol_field(proto_json, &cookie); hf && n < n_json_fields;
+             hf = proto_get_next_protocol_field(proto_json, &cookie))
+            json_fields[n++] = hf->id;
+    }
     for (size_t i = 0; i < n_protos; i++) {
         ph_proto_t *p = &protos[i];
         const PhProtoInfo *info = p->info;

@@ -12,7 +12,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::OnceLock;
 
-use crate::tree::{Item, KeyState, PayloadState, Value};
+use crate::tree::{Item, KeyState, PayloadState, Value, Wanted};
 use crate::spec::{Base, Group, Kind, Severity};
 use crate::tree::Enc;
 use crate::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tree};
@@ -100,6 +100,12 @@ pub struct PhPacket {
     pub src_port: u16,
     pub dst_port: u16,
     pub time: f64,
+    /// The fields Wireshark reads of this dissection (bit n: field n of the
+    /// protocol's table; all set when the tree is shown), in two halves.
+    pub wanted_low: u64,
+    pub wanted_high: u64,
+    /// Whether it reads the text: Info column, labels, device view.
+    pub wanted_text: bool,
 }
 
 /// Item kinds in [`PhItem`].
@@ -351,6 +357,11 @@ fn packet(p: &PhPacket) -> Packet {
     }
 }
 
+/// What the glue says Wireshark will read of the dissection.
+fn wanted(p: &PhPacket) -> Wanted {
+    Wanted::bits(u128::from(p.wanted_high) << 64 | u128::from(p.wanted_low), p.wanted_text)
+}
+
 /// Borrows `len` bytes at `data` (a NULL or empty buffer is `&[]`).
 unsafe fn bytes<'a>(data: *const u8, len: usize) -> &'a [u8] {
     if data.is_null() || len == 0 {
@@ -474,12 +485,12 @@ pub unsafe extern "C" fn ph_dissect(
 ) -> *mut PhResult {
     let run = || {
         let d = dissector(proto).ok_or_else(|| format!("no protocol {proto}"))?;
-        let pkt = if pkt.is_null() { Packet::default() } else { packet(&*pkt) };
+        let (pkt, wanted) = if pkt.is_null() { (Packet::default(), Wanted::ALL) } else { (packet(&*pkt), wanted(&*pkt)) };
         let data = bytes(data, len);
         let (mut spare_conv, mut spare_cap) = (Slot::default(), Slot::default());
         let conversation = if conversation.is_null() { &mut spare_conv } else { &mut (*conversation).0 };
         let capture = if capture.is_null() { &mut spare_cap } else { &mut (*capture).0 };
-        let mut tree = Tree::new();
+        let mut tree = Tree::wanting(wanted);
         let accepted = d.dissect(&pkt, data, &mut State { conversation, capture }, &mut tree);
         if let Err(e) = tree.validate(data.len()) {
             return Err(format!("internal error, tree dropped: {e}"));

@@ -145,6 +145,48 @@ pub struct DeviceStat {
     pub payload: PayloadState,
 }
 
+/// Which parts of a dissection its caller reads; the dissectors build only
+/// those, as Wireshark's own skip what no tree shows and no filter
+/// references. [`Tree::new`] wants everything, [`Tree::wanting`] only the
+/// values of some fields. Data sources, experts (without their text when
+/// text is not wanted), hand-offs and `malformed` are always kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wanted {
+    /// Bit n: field n of the protocol's table (fields past the mask's width
+    /// are always wanted).
+    fields: u128,
+    /// The text around the values: Info column, summary, label appends and
+    /// the device view.
+    text: bool,
+}
+
+impl Wanted {
+    pub const ALL: Wanted = Wanted { fields: u128::MAX, text: true };
+
+    /// Only the values of `fields` (indices into the protocol's table).
+    pub fn fields(fields: impl IntoIterator<Item = u32>) -> Wanted {
+        let fields = fields.into_iter().filter(|&f| f < u128::BITS).fold(0, |mask, f| mask | 1u128 << f);
+        Wanted { fields, text: false }
+    }
+
+    /// Bit n of `fields` for field n, and whether the text is wanted.
+    pub fn bits(fields: u128, text: bool) -> Wanted {
+        Wanted { fields, text }
+    }
+
+    pub fn field(self, field: impl Into<u32>) -> bool {
+        let field = field.into();
+        field >= u128::BITS || self.fields & 1u128 << field != 0
+    }
+
+}
+
+impl Default for Wanted {
+    fn default() -> Wanted {
+        Wanted::ALL
+    }
+}
+
 /// The result of dissecting one PDU.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
@@ -158,11 +200,38 @@ pub struct Tree {
     pub malformed: Option<String>,
     /// The device this packet belongs to, for the device view.
     pub device: Option<DeviceStat>,
+    /// What the caller reads: unwanted fields and text are not kept.
+    pub wanted: Wanted,
 }
 
 impl Tree {
     pub fn new() -> Tree {
         Tree::default()
+    }
+
+    /// An empty tree that keeps only what `wanted` names.
+    pub fn wanting(wanted: Wanted) -> Tree {
+        Tree { wanted, ..Tree::default() }
+    }
+
+    /// Empties the tree for the next dissection, keeping its allocations
+    /// and setting what the next caller wants.
+    pub fn reset(&mut self, wanted: Wanted) {
+        self.items.clear();
+        self.sources.clear();
+        (self.info, self.summary, self.malformed, self.device) = (None, None, None, None);
+        self.wanted = wanted;
+    }
+
+    /// Whether the caller reads `field`'s value (build it only then).
+    pub fn wants(&self, field: impl Into<u32>) -> bool {
+        self.wanted.field(field)
+    }
+
+    /// Whether the caller reads the Info column, summary, label appends and
+    /// device view (format them only then).
+    pub fn wants_text(&self) -> bool {
+        self.wanted.text
     }
 
     /// Whether an expert info `expert` was added.
@@ -173,6 +242,9 @@ impl Tree {
 
     /// Records the device this packet belongs to, for the device view.
     pub fn device(&mut self, device: impl Into<String>, facts: Vec<String>, key: KeyState, payload: PayloadState) {
+        if !self.wanted.text {
+            return;
+        }
         self.device = Some(DeviceStat { device: device.into(), facts, key, payload });
     }
 
@@ -183,13 +255,18 @@ impl Tree {
 
     /// A field with a value the parser computed, highlighting `span`.
     pub fn field(&mut self, field: impl Into<u32>, span: Span, value: Value) -> &mut Self {
-        self.items.push(Item::Field { field: field.into(), span, value, generated: false });
-        self
+        self.push_field(field.into(), span, value, false)
     }
 
     /// A generated field (shown in brackets): derived, not on the wire.
     pub fn generated(&mut self, field: impl Into<u32>, span: Span, value: Value) -> &mut Self {
-        self.items.push(Item::Field { field: field.into(), span, value, generated: true });
+        self.push_field(field.into(), span, value, true)
+    }
+
+    fn push_field(&mut self, field: u32, span: Span, value: Value, generated: bool) -> &mut Self {
+        if self.wanted.field(field) {
+            self.items.push(Item::Field { field, span, value, generated });
+        }
         self
     }
 
@@ -202,7 +279,9 @@ impl Tree {
     }
 
     pub fn append(&mut self, text: impl Into<String>) -> &mut Self {
-        self.items.push(Item::Append(text.into()));
+        if self.wanted.text {
+            self.items.push(Item::Append(text.into()));
+        }
         self
     }
 
@@ -223,11 +302,15 @@ impl Tree {
     }
 
     pub fn info(&mut self, text: impl Into<String>) {
-        self.info = Some(text.into());
+        if self.wanted.text {
+            self.info = Some(text.into());
+        }
     }
 
     pub fn summary(&mut self, text: impl Into<String>) {
-        self.summary = Some(text.into());
+        if self.wanted.text {
+            self.summary = Some(text.into());
+        }
     }
 
     pub fn malformed(&mut self, why: impl Into<String>) {

@@ -10,7 +10,7 @@ pub mod transactions;
 use crate::crypto::hex;
 use crate::json;
 use crate::spec::{self, ColumnSpec, PortRange, ProtocolSpec, TableSpec};
-use crate::tree::{ChecksumStatus, Enc, Item, KeyState, PayloadState, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
+use crate::tree::{ChecksumStatus, Enc, KeyState, PayloadState, Span, Tree, Value, CHECKSUM_STATUS_NAMES};
 use crate::{experts, fields, Dissector, Packet, PduLen, State};
 use frame::{FrameError, Header, HelloKind, Token};
 use tokens::{Learnt, Origin};
@@ -125,12 +125,15 @@ impl Dissector for Miio {
             }
         };
         header_fields(t);
-        match header.hello_kind() {
-            Some(kind) => dissect_hello(pkt, &header, kind, state, t),
+        let token = match header.hello_kind() {
+            Some(kind) => {
+                dissect_hello(pkt, &header, kind, state, t);
+                None
+            }
             None => dissect_message(pkt, data, &header, state, t),
-        }
+        };
         if header.hello_kind() != Some(HelloKind::Hello) {
-            device_stat(pkt, &header, t);
+            device_stat(pkt, &header, token, t);
         }
         let extra = data.len() - header.length as usize;
         if extra > 0 {
@@ -149,11 +152,15 @@ fn malformed(t: &mut Tree, data: &[u8], e: &FrameError) {
     t.malformed(e.to_string());
 }
 
-/// Records the message in the device view under its device id; the key and
-/// payload states are read off what the dissection added.
-fn device_stat(pkt: &Packet, h: &Header, t: &mut Tree) {
-    let learnt = t.has_expert(Expert::TokenLeaked) || t.items.iter().any(|i| matches!(i, Item::Field { field, .. } if *field == Field::KeyLearntIn as u32));
-    let tried = t.items.iter().any(|i| matches!(i, Item::Field { field, .. } if *field == Field::Key as u32));
+/// Records the message in the device view under its device id; the key
+/// state is read off where the `token` tried came from, the payload state
+/// off what the dissection added.
+fn device_stat(pkt: &Packet, h: &Header, token: Option<Origin>, t: &mut Tree) {
+    if !t.wants_text() {
+        return;
+    }
+    let learnt = t.has_expert(Expert::TokenLeaked) || matches!(token, Some(Origin::Learnt(_)));
+    let tried = token.is_some();
     let key = match (learnt, tried, t.has_expert(Expert::TokenNeeded)) {
         (true, _, _) => KeyState::Learnt,
         (false, true, _) => KeyState::Configured,
@@ -235,8 +242,9 @@ fn origin_text(origin: Origin) -> String {
     }
 }
 
-/// An encrypted message: checksum, token choice, decryption, JSON.
-fn dissect_message(pkt: &Packet, data: &[u8], h: &Header, state: &mut State, t: &mut Tree) {
+/// An encrypted message: checksum, token choice, decryption, JSON. Returns
+/// where the token tried came from (`None`: no token known).
+fn dissect_message(pkt: &Packet, data: &[u8], h: &Header, state: &mut State, t: &mut Tree) -> Option<Origin> {
     let payload_span = Span::wire(frame::HEADER_LEN, h.length as usize - frame::HEADER_LEN);
     let payload = &data[frame::HEADER_LEN..h.length as usize];
     let header16 = &data[..frame::CHECKSUM_AT];
@@ -255,7 +263,7 @@ fn dissect_message(pkt: &Packet, data: &[u8], h: &Header, state: &mut State, t: 
     let Some((origin, token, good)) = chosen else {
         t.expert(Expert::TokenNeeded, None);
         say(t, format!("Encrypted {device}"));
-        return;
+        return None;
     };
     t.generated(Field::Key, checksum_span, Value::Str(format!("{} from {}", hex(&token), origin_text(origin))));
     if let Origin::Learnt(f) = origin {
@@ -273,10 +281,11 @@ fn dissect_message(pkt: &Packet, data: &[u8], h: &Header, state: &mut State, t: 
         Err(e) => {
             t.expert(Expert::DecryptFailed, Some(format!("Not decrypted with {}: {e}", hex(&token))));
             say(t, format!("Encrypted {device} (did not decrypt)"));
-            return;
+            return Some(origin);
         }
     };
     dissect_json(pkt, plain, state, t, &device);
+    Some(origin)
 }
 
 /// Longest Info-column rendering of params/result/error.

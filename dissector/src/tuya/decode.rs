@@ -49,7 +49,7 @@ pub(super) fn add_retcode(t: &mut Tree, data: &[u8], f: &Frame, payload_at: usiz
 
 /// Names a non-zero return code in the Info column.
 pub(super) fn retcode_info(t: &mut Tree, code: Option<u32>) {
-    let Some(code) = code.filter(|&c| c != 0) else { return };
+    let Some(code) = code.filter(|&c| c != 0 && t.wants_text()) else { return };
     let name = payload::RETCODE_NAMES.iter().find(|(v, _)| *v == code).map_or("unknown", |(_, n)| n);
     let base = t.info.take().unwrap_or_default();
     t.info(format!("{base} retcode={code} ({name})"));
@@ -59,7 +59,8 @@ pub(super) fn crc_trailer(t: &mut Tree, data: &[u8], crc_at: usize) {
     let crc = frame::crc32(&data[..crc_at]);
     let status = ChecksumStatus::from_match(crate::wire::be32(data, crc_at) == Some(crc));
     let span = Span::wire(crc_at, frame::CRC_LEN);
-    t.checksum(Field::Checksum, Field::ChecksumStatus, Expert::BadChecksum, span, status, Some(format!("0x{crc:08x}")));
+    let computed = t.wants_text().then(|| format!("0x{crc:08x}"));
+    t.checksum(Field::Checksum, Field::ChecksumStatus, Expert::BadChecksum, span, status, computed);
 }
 
 /// Dissects a 3.1-3.3 (or discovery) payload at `at` with `key`.

@@ -22,6 +22,18 @@ pub fn encrypt(plaintext: &[u8]) -> Vec<u8> {
     ecb_encrypt(&udp_key(), plaintext)
 }
 
+/// The members of an announcement (and of session payloads) that name the device.
+pub const GW_ID: &str = "gwId";
+pub const DEV_ID: &str = "devId";
+pub const IP: &str = "ip";
+pub const PRODUCT_KEY: &str = "productKey";
+pub const VERSION: &str = "version";
+
+/// Whether `key` is one of the members above.
+pub fn is_key(key: &str) -> bool {
+    matches!(key, GW_ID | DEV_ID | IP | PRODUCT_KEY | VERSION)
+}
+
 /// The identity a device announces; every field is optional on the wire.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Announcement {
@@ -35,13 +47,21 @@ pub struct Announcement {
 
 impl Announcement {
     pub fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Announcement {
-        let text = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        Announcement::take(&mut map.clone())
+    }
+
+    /// [`Announcement::from_json`] that moves the members out of `map`.
+    pub fn take(map: &mut serde_json::Map<String, serde_json::Value>) -> Announcement {
+        let mut text = |k: &str| match map.remove(k) {
+            Some(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        };
         Announcement {
-            gw_id: text("gwId"),
-            dev_id: text("devId"),
-            ip: text("ip"),
-            product_key: text("productKey"),
-            version: text("version"),
+            gw_id: text(GW_ID),
+            dev_id: text(DEV_ID),
+            ip: text(IP),
+            product_key: text(PRODUCT_KEY),
+            version: text(VERSION),
         }
     }
 

@@ -168,8 +168,10 @@ fn header(t: &mut Tree, f: &Frame) {
     wire(t, Field::Seq, f.seq_at());
     wire(t, Field::Cmd, f.cmd_at());
     wire(t, Field::Length, f.length_at());
-    t.summary(format!(", {} seq={}", commands::name(f.cmd), f.seq));
-    t.info(format!("{} seq={}", commands::name(f.cmd), f.seq));
+    if t.wants_text() {
+        t.summary(format!(", {} seq={}", commands::name(f.cmd), f.seq));
+        t.info(format!("{} seq={}", commands::name(f.cmd), f.seq));
+    }
 }
 
 // ---- UDP: discovery -------------------------------------------------------
@@ -185,7 +187,7 @@ fn dissect_datagram(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: 
         }
         Framing::V6699 => gcm_frame(t, data, f, Ok(discovery_key()), true, None),
     };
-    if let Some(l) = &facts {
+    if let Some(l) = facts.as_ref().filter(|_| t.wants_text()) {
         let ip = l.announced_ip.or(pkt.src);
         let mut list = device_facts(l.dev_id.as_deref(), None);
         list.extend(l.product_key.as_ref().map(|k| format!("product key {k}")));
@@ -235,13 +237,15 @@ fn dissect_stream(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: &m
             l
         }
     };
-    let known_id = ctx.local.as_ref().map(|l| l.dev_id.clone()).or_else(|| {
-        let from_capture = device_ip.and_then(|ip| devices.get(ip)).map(|(id, _)| id.to_string());
-        from_capture.or_else(|| learned.as_ref().and_then(|l| l.dev_id.clone()))
-    });
-    let version = learned.as_ref().and_then(|l| l.version).or(ctx.version);
-    let key = if ctx.local.is_some() { KeyState::Configured } else { KeyState::NotNeeded };
-    device_stat(t, device_ip, device_facts(known_id.as_deref(), version), key);
+    if t.wants_text() {
+        let known_id = ctx.local.as_ref().map(|l| l.dev_id.clone()).or_else(|| {
+            let from_capture = device_ip.and_then(|ip| devices.get(ip)).map(|(id, _)| id.to_string());
+            from_capture.or_else(|| learned.as_ref().and_then(|l| l.dev_id.clone()))
+        });
+        let version = learned.as_ref().and_then(|l| l.version).or(ctx.version);
+        let key = if ctx.local.is_some() { KeyState::Configured } else { KeyState::NotNeeded };
+        device_stat(t, device_ip, device_facts(known_id.as_deref(), version), key);
+    }
     let Some(learned) = learned else { return };
     if let (Some(id), Some(ip), false) = (&learned.dev_id, device_ip, pkt.visited) {
         devices.learn(ip, id, pkt.frame);

@@ -99,9 +99,13 @@ impl From<discovery::Announcement> for Learned {
 }
 
 /// Adds the JSON text, the well-known values and datapoints in it, and
-/// hands it to Wireshark's JSON dissector.
+/// hands it to Wireshark's JSON dissector. Builds only the members the
+/// dissection needs (the announcement's, which key choice uses) and those
+/// of wanted fields.
 pub(super) fn add_json(t: &mut Tree, span: Span, bytes: &[u8]) -> Option<discovery::Announcement> {
-    let Some((len, map)) = json::parse_object(bytes) else {
+    let datapoints = t.wants_text() || [Field::Dp, Field::DpId, Field::DpValue].into_iter().any(|f| t.wants(f));
+    let keep = |k: &str| discovery::is_key(k) || (datapoints && matches!(k, DPS | DATA));
+    let Some((len, mut map)) = json::parse_object_keeping(bytes, keep) else {
         // Broken JSON stays malformed; other text is the device's message.
         if bytes.first() == Some(&b'{') || !add_device_text(t, span, bytes) {
             t.expert(Expert::NotJson, None);
@@ -110,42 +114,57 @@ pub(super) fn add_json(t: &mut Tree, span: Span, bytes: &[u8]) -> Option<discove
     };
     let text_span = span.sub(0, len);
     t.field(Field::Json, text_span, Value::Wire(Enc::Utf8));
-    let a = discovery::Announcement::from_json(&map);
+    // Takes the announcement's members; the datapoints' stay in `map`.
+    let a = discovery::Announcement::take(&mut map);
     let raw = &bytes[..len];
-    let at = |key: &str| json::value_span(raw, key).map_or(text_span, |(o, l)| span.sub(o, l));
-    if let Some(v) = a.dev_id.as_ref().or(a.gw_id.as_ref()) {
-        let key = if a.dev_id.is_some() { "devId" } else { "gwId" };
-        t.field(Field::DevId, at(key), Value::Str(v.clone()));
+    let ip = a.ip.as_deref().and_then(|s| s.parse::<std::net::Ipv4Addr>().ok());
+    let str_value = |v: &Option<String>| v.clone().map(Value::Str);
+    let wanted = |field: Field, key: &'static str, value: Option<Value>| value.filter(|_| t.wants(field)).map(|v| (field, key, v));
+    let shown = [
+        wanted(
+            Field::DevId,
+            if a.dev_id.is_some() { discovery::DEV_ID } else { discovery::GW_ID },
+            str_value(if a.dev_id.is_some() { &a.dev_id } else { &a.gw_id }),
+        ),
+        wanted(Field::GwId, discovery::GW_ID, str_value(&a.gw_id)),
+        wanted(Field::Ip, discovery::IP, ip.map(|ip| Value::Ipv4(ip.octets()))),
+        wanted(Field::ProductKey, discovery::PRODUCT_KEY, str_value(&a.product_key)),
+        wanted(Field::Version, discovery::VERSION, str_value(&a.version)),
+    ];
+    // Where each value lies, in one scan of the text.
+    let spans = json::value_spans(raw, shown.each_ref().map(|s| s.as_ref().map(|(_, key, _)| *key)));
+    for (shown, at) in shown.into_iter().zip(spans) {
+        if let Some((field, _, value)) = shown {
+            t.field(field, at.map_or(text_span, |(o, l)| span.sub(o, l)), value);
+        }
     }
-    if let Some(v) = &a.gw_id {
-        t.field(Field::GwId, at("gwId"), Value::Str(v.clone()));
+    if datapoints {
+        add_datapoints(t, raw, span, &map);
     }
-    if let Some(ip) = a.ip.as_deref().and_then(|s| s.parse::<std::net::Ipv4Addr>().ok()) {
-        t.field(Field::Ip, at("ip"), Value::Ipv4(ip.octets()));
-    }
-    if let Some(v) = &a.product_key {
-        t.field(Field::ProductKey, at("productKey"), Value::Str(v.clone()));
-    }
-    if let Some(v) = &a.version {
-        t.field(Field::Version, at("version"), Value::Str(v.clone()));
-    }
-    add_datapoints(t, raw, span, &map);
-    if a.gw_id.is_some() && a.ip.is_some() {
+    if a.gw_id.is_some() && a.ip.is_some() && t.wants_text() {
         t.info(a.info());
     }
     t.call("json", text_span);
     Some(a)
 }
 
+/// The members that hold datapoints: `dps`, at the top or inside `data`.
+const DPS: &str = "dps";
+const DATA: &str = "data";
+
 /// A payload that is the device's text message (checked by its CRC, HMAC
 /// or tag like any other): shown as `tuya.text` and in the Info column.
 /// False when the bytes are not text.
 pub(super) fn add_device_text(t: &mut Tree, span: Span, bytes: &[u8]) -> bool {
     let Some(text) = payload::device_text(bytes) else { return false };
-    t.field(Field::Text, span.sub(0, text.len()), Value::Str(text.to_string()));
+    if t.wants(Field::Text) {
+        t.field(Field::Text, span.sub(0, text.len()), Value::Str(text.to_string()));
+    }
     t.expert(Expert::TextMessage, None);
-    let base = t.info.take().unwrap_or_default();
-    t.info(format!("{base} \"{text}\""));
+    if t.wants_text() {
+        let base = t.info.take().unwrap_or_default();
+        t.info(format!("{base} \"{text}\""));
+    }
     true
 }
 
@@ -153,12 +172,12 @@ pub(super) fn add_device_text(t: &mut Tree, span: Span, bytes: &[u8]) -> bool {
 /// as 3.4+ CONTROL_NEW and pushes have it); the Info column lists them.
 pub(super) fn add_datapoints(t: &mut Tree, raw: &[u8], span: Span, map: &serde_json::Map<String, serde_json::Value>) {
     let located = |text: &[u8], key: &str, base: usize| json::value_span(text, key).map(|(o, l)| (base + o, l));
-    let (dps, (dps_at, dps_len)) = match (map.get("dps"), map.get("data")) {
-        (Some(serde_json::Value::Object(d)), _) => (d, located(raw, "dps", 0).unwrap_or((0, raw.len()))),
-        (_, Some(serde_json::Value::Object(data))) => match data.get("dps") {
+    let (dps, (dps_at, dps_len)) = match (map.get(DPS), map.get(DATA)) {
+        (Some(serde_json::Value::Object(d)), _) => (d, located(raw, DPS, 0).unwrap_or((0, raw.len()))),
+        (_, Some(serde_json::Value::Object(data))) => match data.get(DPS) {
             Some(serde_json::Value::Object(d)) => {
-                let (o, l) = located(raw, "data", 0).unwrap_or((0, raw.len()));
-                (d, located(&raw[o..o + l], "dps", o).unwrap_or((o, l)))
+                let (o, l) = located(raw, DATA, 0).unwrap_or((0, raw.len()));
+                (d, located(&raw[o..o + l], DPS, o).unwrap_or((o, l)))
             }
             _ => return,
         },

@@ -116,6 +116,10 @@ impl Run {
     }
 
     fn one(&mut self, frame_no: u32, visited: bool, from_device: bool, data: &[u8]) -> Tree {
+        self.one_wanting(crate::tree::Wanted::ALL, frame_no, visited, from_device, data)
+    }
+
+    fn one_wanting(&mut self, wanted: crate::tree::Wanted, frame_no: u32, visited: bool, from_device: bool, data: &[u8]) -> Tree {
         let (client, device) = (40_000, 6668);
         let (sport, dport) = if from_device { (device, client) } else { (client, device) };
         let pkt = Packet {
@@ -128,7 +132,7 @@ impl Run {
             dst_port: dport,
             ..Packet::default()
         };
-        let mut t = Tree::new();
+        let mut t = Tree::wanting(wanted);
         let mut st = State { conversation: &mut self.conv, capture: &mut self.cap };
         dissect_with_keys(&pkt, data, &mut st, &mut t, &self.table);
         t.validate(data.len()).unwrap();
@@ -372,4 +376,46 @@ fn truncated_corrupted_and_random_frames_never_panic() {
         dissect_with_keys(&pkt, &g, &mut State { conversation: &mut c, capture: &mut cap }, &mut t, &table(LOCAL));
         t.validate(g.len()).unwrap();
     }
+}
+
+
+/// A caller that wants a few fields gets exactly those items of the full
+/// tree (same values, spans and order), the same data sources and
+/// hand-offs, and no text.
+#[test]
+fn wanting_some_fields_builds_only_those() {
+    use crate::tree::Wanted;
+    let fields = [Field::GwId, Field::DevId, Field::ProductKey, Field::Version, Field::Cmd, Field::DpValue, Field::Ip];
+    let wanted = Wanted::fields(fields.iter().map(|&f| f as u32));
+    let kept = |t: &Tree| -> Vec<Item> {
+        let keep = |i: &&Item| match i {
+            Item::Field { field, .. } => fields.iter().any(|&f| f as u32 == *field),
+            Item::Call { .. } => true,
+            _ => false,
+        };
+        t.items.iter().filter(keep).cloned().collect()
+    };
+    let same = |t: &Tree, full: &Tree| {
+        assert!(!kept(t).is_empty());
+        assert_eq!(kept(t), kept(full));
+        assert_eq!(t.sources, full.sources);
+        assert!(t.info.is_none() && t.summary.is_none() && t.device.is_none());
+        assert!(!t.items.iter().any(|i| matches!(i, Item::Append(_))));
+        assert!(full.info.is_some(), "the full tree has text");
+    };
+    let ct = crate::crypto::ecb_encrypt(&LOCAL, br#"{"devId":"bf7e9b4aacf4f733d8o3zz","dps":{"1":false},"t":1}"#);
+    let v33 = vec![(false, frame::encode_55aa_crc(1, commands::CONTROL, None, &with(&[&header(b"3.3"), &ct])))];
+    for flow in [session_34(LOCAL).0, session_35(LOCAL).0, v33] {
+        let full = Run::new(table(LOCAL)).all(&flow, false);
+        let mut run = Run::new(table(LOCAL));
+        for (i, ((from_device, data), full)) in flow.iter().zip(&full).enumerate() {
+            same(&run.one_wanting(wanted, i as u32 + 1, false, *from_device, data), full);
+        }
+    }
+    let announce = frame::encode_55aa_crc(0, commands::UDP_NEW, Some(0), &discovery::encrypt(ANNOUNCE));
+    let (mut c, mut g) = (Slot::default(), Slot::default());
+    let mut t = Tree::wanting(wanted);
+    dissect_with_keys(&udp(), &announce, &mut State { conversation: &mut c, capture: &mut g }, &mut t, &[]);
+    t.validate(announce.len()).unwrap();
+    same(&t, &run(&udp(), &announce).1);
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use phonehome::spec::{in_ranges, Base, Kind, PortRange};
-use phonehome::tree::{Enc, Item, Value};
+use phonehome::tree::{Enc, Item, Value, Wanted};
 use phonehome::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tree};
 
 /// Bytes kept for one direction of a TCP stream waiting for the rest of a
@@ -67,7 +67,12 @@ pub struct Iot {
     /// Per protocol, per field of its table: where the field is in the
     /// wanted list (only those fields' values are rendered).
     wanted: Vec<Vec<Option<usize>>>,
+    /// Per protocol, the same fields as the dissection is told them (it
+    /// builds nothing else).
+    builds: Vec<Wanted>,
     capture: Vec<Slot>,
+    /// The tree of the last dissection, reused (and its allocations).
+    tree: Tree,
     conversations: HashMap<ConversationKey, Conversation>,
 }
 
@@ -76,12 +81,16 @@ impl Iot {
     /// fields (abbreviations; others are not rendered).
     pub fn new(wanted: &[&str]) -> Iot {
         let protocols = protocols();
+        let wanted: Vec<Vec<Option<usize>>> =
+            protocols.iter().map(|d| d.spec().fields.iter().map(|f| wanted.iter().position(|w| *w == f.abbrev)).collect()).collect();
         Iot {
             protocols,
             udp_ports: protocols.iter().map(|d| d.spec().udp_ports).collect(),
             tcp_ports: protocols.iter().map(|d| d.spec().tcp_ports).collect(),
-            wanted: protocols.iter().map(|d| d.spec().fields.iter().map(|f| wanted.iter().position(|w| *w == f.abbrev)).collect()).collect(),
+            builds: wanted.iter().map(|fields| Wanted::fields((0..fields.len() as u32).filter(|&f| fields[f as usize].is_some()))).collect(),
+            wanted,
             capture: protocols.iter().map(|_| Slot::default()).collect(),
+            tree: Tree::new(),
             conversations: HashMap::new(),
         }
     }
@@ -239,7 +248,8 @@ impl Iot {
     fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
         let proto = self.protocols[i];
         let mut capture = std::mem::take(&mut self.capture[i]);
-        let mut tree = Tree::new();
+        let mut tree = std::mem::take(&mut self.tree);
+        tree.reset(self.builds[i]);
         let accepted = {
             let c = self.conversation(key);
             let mut state = State { conversation: &mut c.slots[i], capture: &mut capture };
@@ -248,12 +258,18 @@ impl Iot {
                 .unwrap_or(true)
         };
         self.capture[i] = capture;
-        if !accepted {
-            return None;
-        }
-        let spec = proto.spec();
-        let mut out = Decoded { layers: vec![spec.filter_name], fields: Vec::new() };
-        for item in &tree.items {
+        let out = accepted.then(|| self.decoded(i, data, &mut tree));
+        self.tree = tree;
+        out
+    }
+
+    /// The layers and wanted field values of protocol `i`'s `tree` (its
+    /// string values are moved out).
+    fn decoded(&self, i: usize, data: &[u8], tree: &mut Tree) -> Decoded {
+        let spec = self.protocols[i].spec();
+        let mut out = Decoded { layers: Vec::with_capacity(2), fields: Vec::with_capacity(8) };
+        out.layers.push(spec.filter_name);
+        for item in &mut tree.items {
             match item {
                 Item::Field { field, span, value, .. } => {
                     let Some(at) = self.wanted[i].get(*field as usize).copied().flatten() else { continue };
@@ -263,19 +279,19 @@ impl Iot {
                     } else {
                         tree.sources.get(span.source as usize - 1).and_then(|s| s.bytes.get(span.offset as usize..(span.offset + span.len) as usize))
                     };
-                    if let Some(text) = field_text(f.kind, f.base, value, bytes.unwrap_or(&[])) {
+                    let text = match value {
+                        Value::Str(s) => Some(std::mem::take(s)),
+                        value => field_text(f.kind, f.base, value, bytes.unwrap_or(&[])),
+                    };
+                    if let Some(text) = text {
                         out.fields.push((at, text));
                     }
                 }
-                Item::Call { dissector: "json", span } if span.len > 0 => {
-                    if !out.layers.contains(&"json") {
-                        out.layers.push("json");
-                    }
-                }
+                Item::Call { dissector: "json", span } if span.len > 0 && !out.layers.contains(&"json") => out.layers.push("json"),
                 _ => {}
             }
         }
-        Some(out)
+        out
     }
 }
 

@@ -75,6 +75,15 @@ impl Row {
         }
         let _ = write!(v, "{value}");
     }
+
+    /// [`Row::push`] of text as it is.
+    fn push_str(&mut self, field: usize, value: &str) {
+        let v = &mut self.values[field];
+        if !v.is_empty() {
+            v.push(AGGREGATOR);
+        }
+        v.push_str(value);
+    }
 }
 
 /// The pass's fields, in row order.
@@ -488,7 +497,7 @@ impl Pass<'_, '_> {
     fn iot_fields(&mut self, layers: &mut Vec<&'static str>, d: super::iot::Decoded) {
         layers.extend(d.layers);
         for (i, value) in d.fields {
-            self.row.push(i, value);
+            self.row.push_str(i, &value);
         }
     }
 }

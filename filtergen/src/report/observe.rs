@@ -5,9 +5,10 @@
 //! ids the plugin's IoT dissectors decode. Observations of several captures
 //! merge into one.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::services;
@@ -277,7 +278,8 @@ pub struct Observations {
     pub device_packets: u64,
     pub first: Option<f64>,
     pub last: Option<f64>,
-    pub flows: HashMap<EndpointKey, Flow>,
+    /// (Hashed with Fx: a lookup a packet, on keys no one outside chooses.)
+    pub flows: FxHashMap<EndpointKey, Flow>,
     pub dns: BTreeMap<String, DnsName>,
     /// Address to the names whose DNS answers returned it.
     pub answered: BTreeMap<IpAddr, BTreeSet<String>>,
@@ -295,7 +297,29 @@ pub struct Observations {
     pub device_ips: BTreeSet<IpAddr>,
     /// TCP connections seen in this capture: (device port, remote, remote
     /// port) to whether the device serves; decided by the SYN.
-    tcp_servers: HashMap<(u16, IpAddr, u16), bool>,
+    tcp_servers: FxHashMap<(u16, IpAddr, u16), bool>,
+    /// A reused (String, String) key for counting in `iot` and
+    /// `iot_remotes` without building one per packet.
+    scratch: (String, String),
+    /// The same for `iot_remotes`, and the (remote, port) whose text its
+    /// second half holds (written again only when it changes).
+    remote_scratch: (String, String),
+    remote_written: Option<(Remote, Option<u16>)>,
+}
+
+/// Adds 1 to `map[(a, b)]`, building the key in `scratch` (`b` writes its
+/// half, or leaves it as it is): a new key is allocated only the first
+/// time it is seen.
+fn count(map: &mut BTreeMap<(String, String), u64>, scratch: &mut (String, String), a: &str, b: impl FnOnce(&mut String)) {
+    scratch.0.clear();
+    scratch.0.push_str(a);
+    b(&mut scratch.1);
+    match map.get_mut(scratch) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(scratch.clone(), 1);
+        }
+    }
 }
 
 /// The header fields of one packet, parsed (from tshark's text, or
@@ -370,11 +394,18 @@ pub fn remote_serves(device_port: u16, remote_port: u16) -> bool {
     }
 }
 
+/// The layer names of a `frame.protocols` text. (Split by a char test:
+/// on these short texts cheaper than the substring search of `split(':')`.)
+#[allow(clippy::manual_pattern_char_comparison)]
+fn layers(protocols: &str) -> impl Iterator<Item = &str> {
+    protocols.split(|c: char| c == ':')
+}
+
 /// The layer above TCP/UDP in `frame.protocols`, or for other frames the
 /// protocol above IP (or Ethernet).
 fn app_protocol(protocols: &str, has_ip: bool) -> Option<&str> {
     let after = |is: fn(&str) -> bool| {
-        let mut layers = protocols.split(':');
+        let mut layers = layers(protocols);
         layers.by_ref().find(|l| is(l)).map(|_| layers.next())
     };
     if let Some(above) = after(|l| l == "tcp" || l == "udp") {
@@ -457,7 +488,7 @@ impl Observations {
             }
             *flow.protocols.get_mut(app).expect("inserted") += 1;
         }
-        for layer in p.protocols.split(':') {
+        for layer in layers(p.protocols) {
             if !flow.layers.contains(layer) {
                 flow.layers.insert(layer.to_string());
             }
@@ -528,12 +559,15 @@ impl Observations {
     fn iot(&mut self, v: Row, remote: &Remote, p: &PacketView, theirs: usize) {
         for (field, values) in plugin::report_fields().iter().zip(v.iot()) {
             for value in all(*values) {
-                *self.iot.entry((field.to_string(), value.to_string())).or_default() += 1;
+                count(&mut self.iot, &mut self.scratch, field, |s| {
+                    s.clear();
+                    s.push_str(value);
+                });
             }
         }
         // One walk over the layers: which of our protocols they name.
         let mut named = 0u64;
-        for layer in p.protocols.split(':') {
+        for layer in layers(p.protocols) {
             if let Some(i) = plugin::protocol_names().position(|proto| proto == layer) {
                 named |= 1 << i;
             }
@@ -541,11 +575,18 @@ impl Observations {
         for (i, proto) in plugin::protocol_names().enumerate() {
             if named & 1 << i != 0 {
                 let port = p.udp.or(p.tcp).map(|ports| ports[theirs]);
-                let at = match port {
-                    Some(port) => format!("{remote}:{port}"),
-                    None => remote.to_string(),
-                };
-                *self.iot_remotes.entry((proto.to_string(), at)).or_default() += 1;
+                let same = self.remote_written.as_ref().is_some_and(|(r, p)| r == remote && *p == port);
+                if !same {
+                    use std::fmt::Write;
+                    let s = &mut self.remote_scratch.1;
+                    s.clear();
+                    let _ = match port {
+                        Some(port) => write!(s, "{remote}:{port}"),
+                        None => write!(s, "{remote}"),
+                    };
+                    self.remote_written = Some((remote.clone(), port));
+                }
+                count(&mut self.iot_remotes, &mut self.remote_scratch, proto, |_| {});
             }
         }
     }
