@@ -57,7 +57,9 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 run_suricata() { # rules out
     rm -rf "${work:?}/${2:?}"
     mkdir -p "$work/$2"
-    measure chroot "$root" suricata -S "$inside/$1" -r "$inside/set-$mb.pcap" -l "$inside/$2"
+    # Bounded: a Suricata that stalls (seen once with 7.0.10, its reader
+    # idle for 14 minutes) fails the run instead of holding it forever.
+    measure timeout 1800 chroot "$root" suricata -S "$inside/$1" -r "$inside/set-$mb.pcap" -l "$inside/$2"
 }
 # Each three times, interleaved; the least CPU of each counts (the machine
 # may be shared: another process only ever adds time).
