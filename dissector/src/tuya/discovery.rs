@@ -46,11 +46,7 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    pub fn from_json(map: &serde_json::Map<String, serde_json::Value>) -> Announcement {
-        Announcement::take(&mut map.clone())
-    }
-
-    /// [`Announcement::from_json`] that moves the members out of `map`.
+    /// The announcement in a parsed payload, its members moved out of `map`.
     pub fn take(map: &mut serde_json::Map<String, serde_json::Value>) -> Announcement {
         let mut text = |k: &str| match map.remove(k) {
             Some(serde_json::Value::String(s)) => Some(s),
@@ -94,8 +90,8 @@ mod tests {
     #[test]
     fn announcement_info() {
         let json = br#"{"ip":"192.168.242.181","gwId":"50650122dc4f22bd40a1","productKey":"k","version":"3.3"}"#;
-        let (_, map) = crate::json::parse_object(&decrypt(&encrypt(json)).unwrap()).unwrap();
-        let a = Announcement::from_json(&map);
+        let (_, mut map) = crate::json::parse_object(&decrypt(&encrypt(json)).unwrap()).unwrap();
+        let a = Announcement::take(&mut map);
         assert_eq!(a.info(), "Discovery 50650122dc4f22bd40a1 192.168.242.181 v3.3");
         assert_eq!(a.product_key.as_deref(), Some("k"));
     }
