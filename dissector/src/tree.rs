@@ -178,7 +178,6 @@ impl Wanted {
         let field = field.into();
         field >= u128::BITS || self.fields & 1u128 << field != 0
     }
-
 }
 
 impl Default for Wanted {
@@ -214,13 +213,13 @@ impl Tree {
         Tree { wanted, ..Tree::default() }
     }
 
-    /// Empties the tree for the next dissection, keeping its allocations
-    /// and setting what the next caller wants.
+    /// Empties the tree for the next dissection, keeping the allocations
+    /// of its lists: the same as [`Tree::wanting`] otherwise.
     pub fn reset(&mut self, wanted: Wanted) {
-        self.items.clear();
-        self.sources.clear();
-        (self.info, self.summary, self.malformed, self.device) = (None, None, None, None);
-        self.wanted = wanted;
+        let (mut items, mut sources) = (std::mem::take(&mut self.items), std::mem::take(&mut self.sources));
+        items.clear();
+        sources.clear();
+        *self = Tree { items, sources, ..Tree::wanting(wanted) };
     }
 
     /// Whether the caller reads `field`'s value (build it only then).
