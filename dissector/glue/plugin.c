@@ -791,16 +791,13 @@ static void handoff_all(void)
     proto_json = proto_get_id_by_filter_name("json");
     hf_frame_protocols = proto_registrar_get_id_byname("frame.protocols");
     if (proto_json >= 0 && !json_fields) {
+        GArray *ids = g_array_new(FALSE, FALSE, sizeof(int));
         void *cookie = NULL;
         for (header_field_info *hf = proto_get_first_protocol_field(proto_json, &cookie); hf;
              hf = proto_get_next_protocol_field(proto_json, &cookie))
-            n_json_fields++;
-        json_fields = g_new0(int, n_json_fields + 1);
-        size_t n = 0;
-        cookie = NULL;
-        for (header_field_info *hf = proto_get_first_protocol_field(proto_json, &cookie); hf && n < n_json_fields;
-             hf = proto_get_next_protocol_field(proto_json, &cookie))
-            json_fields[n++] = hf->id;
+            g_array_append_val(ids, hf->id);
+        n_json_fields = ids->len;
+        json_fields = (int *)(void *)g_array_free(ids, FALSE);
     }
     for (size_t i = 0; i < n_protos; i++) {
         ph_proto_t *p = &protos[i];
