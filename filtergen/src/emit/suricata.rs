@@ -13,6 +13,10 @@
 //!   neither private, nor a host the profile allows on port 53, nor given
 //!   with `--local-resolver`.
 //!
+//! Both alerts look at a flow's first minute only (a `flow.age`
+//! prefilter): every flow is sorted by then, and the long-lived flows a
+//! device keeps open cost no signature work after it.
+//!
 //! Everything lives inline in one rules file (no address variables, no
 //! datasets), so `suricata -S DIR/phonehome.rules` with a stock
 //! `suricata.yaml` loads it. Every value written is one of the typed
@@ -43,6 +47,19 @@ pub const SIDS_PER_PROFILE: u32 = 1000;
 pub const PROFILE_SLOTS: u32 = 200;
 /// Offsets within a profile's range: alerts below, silent rules from here.
 const FIRST_ALLOW_SID: u32 = 100;
+
+/// The alerting signatures look at a flow's first seconds only. A flow is
+/// sorted by then: by its addresses and ports (first packet), its DNS
+/// question, TLS SNI or HTTP Host (first data), or, on other TCP, by the
+/// application protocol Suricata detects (first data both ways). As a
+/// prefilter (`flow.age`, Suricata 7 and 8) it keeps the long-lived flows
+/// a device keeps open from running these signatures on every packet.
+const DECIDE_WITHIN_SECONDS: u32 = 60;
+
+/// `flow.age:<N; prefilter;`: the window above, as the signature's prefilter.
+fn decide_window() -> String {
+    format!("flow.age:<{DECIDE_WITHIN_SECONDS}; prefilter; ")
+}
 
 /// What `generate` needs besides the profiles.
 #[derive(Default)]
@@ -354,7 +371,8 @@ impl<'a> ProfileRules<'a> {
             al = self.alerted,
             n = self.name
         );
-        let opts = |extra: &str| format!("msg:{msg}; {extra}{once}");
+        let window = decide_window();
+        let opts = |extra: &str| format!("msg:{msg}; {window}{extra}{once}");
         self.push(&format!("alert ip {dev} any -> any any"), &opts("ip_proto:!6; "), 0);
         self.push(&format!("alert ip any any -> {dev} any"), &opts("ip_proto:!6; "), 1);
         match late {
@@ -398,7 +416,8 @@ impl<'a> ProfileRules<'a> {
         let msg = quote(&format!("phonehome {}: hard-coded resolver", self.name));
         let bit = format!("phonehome.{}.resolver", self.name);
         let opts = format!(
-            "msg:{msg}; flow:to_server; flowbits:isnotset,{bit}; flowbits:set,{bit}; metadata:phonehome_profile {}, phonehome_rule hard-coded-resolver; classtype:policy-violation;",
+            "msg:{msg}; {}flow:to_server; flowbits:isnotset,{bit}; flowbits:set,{bit}; metadata:phonehome_profile {}, phonehome_rule hard-coded-resolver; classtype:policy-violation;",
+            decide_window(),
             self.name
         );
         self.push(&format!("alert dns {dev} any -> !{} any", address_list(&allowed)), &opts, 10);
@@ -532,6 +551,10 @@ mod tests {
         assert!(r.contains("alert tls [10.10.10.8] any -> any [8883] (msg:"), "{r}");
         assert!(r.contains("alert dns [10.10.10.8] any -> ![10.0.0.0/8,"), "{r}");
         assert!(r.lines().filter(|l| l.contains("phonehome robo: unexpected destination")).all(|l| l.contains("flowbits:isnotset,phonehome.robo.ok;")));
+        // Every alerting signature is prefiltered to a flow's first minute.
+        let alerting: Vec<&str> = r.lines().filter(|l| l.contains("(msg:\"phonehome robo:")).collect();
+        assert_eq!(alerting.len(), 9, "{r}"); // eight catch-alls and the resolver
+        assert!(alerting.iter().all(|l| l.contains(&format!("; {}", decide_window()))), "{r}");
         let sids: BTreeSet<&str> = r.lines().filter_map(|l| l.split("sid:").nth(1)).collect();
         assert_eq!(sids.len(), r.lines().filter(|l| l.contains("sid:")).count(), "sids are unique");
     }
