@@ -201,11 +201,13 @@ static gboolean json_wanted(proto_tree *tree)
 }
 
 /* Tells the Rust side what Wireshark will read of the dissection: with the
- * tree shown everything; else the fields a filter, column or tap
- * references, and the text when columns or the device view are built. */
+ * tree shown everything but the device record, which only the device view
+ * reads; else the fields a filter, column or tap references, and the text
+ * when columns or the device view are built. */
 static void set_wanted(ph_proto_t *p, packet_info *pinfo, proto_tree *tree, PhPacket *pk)
 {
-    pk->wanted_text = (tree && PTREE_DATA(tree)->visible) || pinfo->cinfo || have_tap_listener(devices_tap);
+    pk->wanted_device = have_tap_listener(devices_tap);
+    pk->wanted_text = (tree && PTREE_DATA(tree)->visible) || pinfo->cinfo || pk->wanted_device;
     if (tree && PTREE_DATA(tree)->visible) {
         pk->wanted_low = pk->wanted_high = UINT64_MAX;
         return;

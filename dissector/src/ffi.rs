@@ -104,8 +104,10 @@ pub struct PhPacket {
     /// protocol's table; all set when the tree is shown), in two halves.
     pub wanted_low: u64,
     pub wanted_high: u64,
-    /// Whether it reads the text: Info column, labels, device view.
+    /// Whether it reads the text: Info column, labels.
     pub wanted_text: bool,
+    /// Whether it reads the device record (the device view listens).
+    pub wanted_device: bool,
 }
 
 /// Item kinds in [`PhItem`].
@@ -186,8 +188,14 @@ unsafe impl Sync for Infos {}
 static INFOS: OnceLock<Infos> = OnceLock::new();
 
 /// A C string for `s`; NUL bytes (never valid in our texts) become "\0".
+/// One allocation of the final size and one copy when there is no NUL.
 fn cstring(s: &str) -> CString {
-    CString::new(s.replace('\0', "\\0")).expect("no NUL left")
+    if s.as_bytes().contains(&0) {
+        return CString::new(s.replace('\0', "\\0")).expect("no NUL left");
+    }
+    let mut bytes = Vec::with_capacity(s.len() + 1);
+    bytes.extend_from_slice(s.as_bytes());
+    CString::new(bytes).expect("checked for NUL above")
 }
 
 fn leak_str(s: &str) -> *const c_char {
@@ -359,7 +367,7 @@ fn packet(p: &PhPacket) -> Packet {
 
 /// What the glue says Wireshark will read of the dissection.
 fn wanted(p: &PhPacket) -> Wanted {
-    Wanted::bits(u128::from(p.wanted_high) << 64 | u128::from(p.wanted_low), p.wanted_text)
+    Wanted::bits(u128::from(p.wanted_high) << 64 | u128::from(p.wanted_low), p.wanted_text, p.wanted_device)
 }
 
 /// Borrows `len` bytes at `data` (a NULL or empty buffer is `&[]`).

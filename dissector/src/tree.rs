@@ -155,23 +155,26 @@ pub struct Wanted {
     /// Bit n: field n of the protocol's table (fields past the mask's width
     /// are always wanted).
     fields: u128,
-    /// The text around the values: Info column, summary, label appends and
-    /// the device view.
+    /// The text around the values: Info column, summary and label appends.
     text: bool,
+    /// The device record for the device view (a tap only Wireshark knows
+    /// whether anyone listens to).
+    device: bool,
 }
 
 impl Wanted {
-    pub const ALL: Wanted = Wanted { fields: u128::MAX, text: true };
+    pub const ALL: Wanted = Wanted { fields: u128::MAX, text: true, device: true };
 
     /// Only the values of `fields` (indices into the protocol's table).
     pub fn fields(fields: impl IntoIterator<Item = u32>) -> Wanted {
         let fields = fields.into_iter().filter(|&f| f < u128::BITS).fold(0, |mask, f| mask | 1u128 << f);
-        Wanted { fields, text: false }
+        Wanted { fields, text: false, device: false }
     }
 
-    /// Bit n of `fields` for field n, and whether the text is wanted.
-    pub fn bits(fields: u128, text: bool) -> Wanted {
-        Wanted { fields, text }
+    /// Bit n of `fields` for field n, whether the text and whether the
+    /// device record are wanted.
+    pub fn bits(fields: u128, text: bool, device: bool) -> Wanted {
+        Wanted { fields, text, device }
     }
 
     pub fn field(self, field: impl Into<u32>) -> bool {
@@ -227,10 +230,15 @@ impl Tree {
         self.wanted.field(field)
     }
 
-    /// Whether the caller reads the Info column, summary, label appends and
-    /// device view (format them only then).
+    /// Whether the caller reads the Info column, summary and label appends
+    /// (format them only then).
     pub fn wants_text(&self) -> bool {
         self.wanted.text
+    }
+
+    /// Whether the caller reads the device record (build it only then).
+    pub fn wants_device(&self) -> bool {
+        self.wanted.device
     }
 
     /// Whether an expert info `expert` was added.
@@ -241,7 +249,7 @@ impl Tree {
 
     /// Records the device this packet belongs to, for the device view.
     pub fn device(&mut self, device: impl Into<String>, facts: Vec<String>, key: KeyState, payload: PayloadState) {
-        if !self.wanted.text {
+        if !self.wanted.device {
             return;
         }
         self.device = Some(DeviceStat { device: device.into(), facts, key, payload });

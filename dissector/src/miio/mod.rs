@@ -156,7 +156,7 @@ fn malformed(t: &mut Tree, data: &[u8], e: &FrameError) {
 /// state is read off where the `token` tried came from, the payload state
 /// off what the dissection added.
 fn device_stat(pkt: &Packet, h: &Header, token: Option<Origin>, t: &mut Tree) {
-    if !t.wants_text() {
+    if !t.wants_device() {
         return;
     }
     let learnt = t.has_expert(Expert::TokenLeaked) || matches!(token, Some(Origin::Learnt(_)));

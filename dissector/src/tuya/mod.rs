@@ -187,7 +187,7 @@ fn dissect_datagram(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: 
         }
         Framing::V6699 => gcm_frame(t, data, f, Ok(discovery_key()), true, None),
     };
-    if let Some(l) = facts.as_ref().filter(|_| t.wants_text()) {
+    if let Some(l) = facts.as_ref().filter(|_| t.wants_device()) {
         let ip = l.announced_ip.or(pkt.src);
         let mut list = device_facts(l.dev_id.as_deref(), None);
         list.extend(l.product_key.as_ref().map(|k| format!("product key {k}")));
@@ -237,7 +237,7 @@ fn dissect_stream(pkt: &Packet, data: &[u8], f: &Frame, state: &mut State, t: &m
             l
         }
     };
-    if t.wants_text() {
+    if t.wants_device() {
         let known_id = ctx.local.as_ref().map(|l| l.dev_id.clone()).or_else(|| {
             let from_capture = device_ip.and_then(|ip| devices.get(ip)).map(|(id, _)| id.to_string());
             from_capture.or_else(|| learned.as_ref().and_then(|l| l.dev_id.clone()))
