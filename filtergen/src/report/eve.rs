@@ -343,7 +343,7 @@ impl EveGathered {
             }
             _ => (None, false),
         };
-        Some((EndpointKey { remote: Remote::Ip(remote), transport, port, device_serves }, device_is_src))
+        Some((EndpointKey { remote: Remote::Ip(remote), transport: transport.into(), port, device_serves }, device_is_src))
     }
 
     fn flow(&mut self, device: &DeviceMatch, e: &Event) {
@@ -374,7 +374,7 @@ impl EveGathered {
         if !broadcast {
             spread_hourly(&mut o.hourly, start, end, total);
         }
-        let mut layers = vec![if remote.is_ipv4() { "ip".to_string() } else { "ipv6".to_string() }, key.transport.clone()];
+        let mut layers = vec![if remote.is_ipv4() { "ip".to_string() } else { "ipv6".to_string() }, key.transport.to_string()];
         let app = e.app_proto.as_deref().filter(|a| !matches!(*a, "failed" | "unknown"));
         if let Some(a) = app {
             layers.push(a.to_string());

@@ -5,8 +5,9 @@
 //! session keys), TCP PDUs delimited with each protocol's `pdu_len`.
 //! Field values come out as `tshark -T fields` prints them.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use phonehome::spec::{in_ranges, Base, Kind, PortRange};
 use phonehome::tree::{Enc, Item, Value, Wanted};
@@ -18,7 +19,7 @@ use phonehome::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tr
 const MAX_PENDING: usize = 1 << 20;
 
 /// What the dissectors made of one packet.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Decoded {
     /// Filter names of the protocols found (`tuya`), then `json` when a
     /// payload was handed to the JSON dissector.
@@ -73,7 +74,33 @@ pub struct Iot {
     capture: Vec<Slot>,
     /// The tree of the last dissection, reused (and its allocations).
     tree: Tree,
-    conversations: HashMap<ConversationKey, Conversation>,
+    /// (Hashed with Fx: a lookup a packet, on keys no one outside chooses.)
+    conversations: FxHashMap<ConversationKey, Conversation>,
+    /// Per protocol: whether its datagrams repeat (see [`repeats`]).
+    repeats: Vec<bool>,
+    /// Per protocol, the number of datagrams and PDUs it has dissected.
+    dissections: Vec<u64>,
+    /// The last datagram dissected between two ends (in this direction)
+    /// by a protocol whose datagrams repeat, and what it gave.
+    last_datagram: FxHashMap<(usize, (IpAddr, u16), (IpAddr, u16)), Remembered>,
+}
+
+/// A datagram dissected, and when.
+struct Remembered {
+    /// The protocol's dissection count just after it.
+    at: u64,
+    payload: Vec<u8>,
+    decoded: Option<Decoded>,
+}
+
+/// Whether a protocol's datagrams dissect to the same fields for the same
+/// bytes between the same ends, with state writes that only repeat what
+/// the first one wrote: Tuya's discovery broadcasts (decrypted with the
+/// public key, the announced id learnt for its address). Such a datagram,
+/// seen again with no other dissection of the protocol in between, is not
+/// dissected again: a device announces itself every few seconds.
+fn repeats(d: &dyn Dissector) -> bool {
+    d.spec().filter_name == phonehome::tuya::TUYA.spec().filter_name
 }
 
 impl Iot {
@@ -91,7 +118,10 @@ impl Iot {
             wanted,
             capture: protocols.iter().map(|_| Slot::default()).collect(),
             tree: Tree::new(),
-            conversations: HashMap::new(),
+            conversations: FxHashMap::default(),
+            repeats: protocols.iter().map(|d| repeats(*d)).collect(),
+            dissections: vec![0; protocols.len()],
+            last_datagram: FxHashMap::default(),
         }
     }
 }
@@ -246,6 +276,26 @@ impl Iot {
 
     /// One PDU through protocol `i`; `None` when it says the bytes are not its.
     fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
+        if transport == Transport::Udp && self.repeats[i] {
+            let ends = (i, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
+            if let Some(r) = self.last_datagram.get(&ends).filter(|r| r.at == self.dissections[i] && r.payload == data) {
+                return r.decoded.clone();
+            }
+            let decoded = self.dissect_now(i, key, cx, transport, data);
+            let at = self.dissections[i];
+            let r = self.last_datagram.entry(ends).or_insert_with(|| Remembered { at, payload: Vec::new(), decoded: None });
+            r.at = at;
+            r.payload.clear();
+            r.payload.extend_from_slice(data);
+            r.decoded.clone_from(&decoded);
+            return decoded;
+        }
+        self.dissect_now(i, key, cx, transport, data)
+    }
+
+    /// [`Iot::dissect`] without looking for a repeated datagram.
+    fn dissect_now(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
+        self.dissections[i] += 1;
         let proto = self.protocols[i];
         let mut capture = std::mem::take(&mut self.capture[i]);
         let mut tree = std::mem::take(&mut self.tree);
