@@ -74,6 +74,8 @@ pub struct Iot {
     capture: Vec<Slot>,
     /// The tree of the last dissection, reused (and its allocations).
     tree: Tree,
+    /// What the last dissection gave (its allocations reused).
+    out: Decoded,
     /// (Hashed with Fx: a lookup a packet, on keys no one outside chooses.)
     conversations: FxHashMap<ConversationKey, Conversation>,
     /// Per protocol: whether its datagrams repeat (see [`repeats`]).
@@ -90,7 +92,9 @@ struct Remembered {
     /// The protocol's dissection count just after it.
     at: u64,
     payload: Vec<u8>,
-    decoded: Option<Decoded>,
+    /// Whether the protocol took it, and what it gave.
+    accepted: bool,
+    decoded: Decoded,
 }
 
 /// Whether a protocol's datagrams dissect to the same fields for the same
@@ -118,6 +122,7 @@ impl Iot {
             wanted,
             capture: protocols.iter().map(|_| Slot::default()).collect(),
             tree: Tree::new(),
+            out: Decoded::default(),
             conversations: FxHashMap::default(),
             repeats: protocols.iter().map(|d| repeats(*d)).collect(),
             dissections: vec![0; protocols.len()],
@@ -172,22 +177,20 @@ impl Iot {
 
     /// A UDP datagram: our port dissectors (lower port first), then, when no
     /// built-in dissector has either port, our heuristics.
-    pub fn udp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<Decoded> {
+    pub fn udp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<&Decoded> {
         let key = ConversationKey::new(false, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
         for port in cx.ports() {
             if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(self.udp_ports[i], port)) {
-                if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
-                    return Some(d);
+                if self.dissect(i, key, cx, Transport::Udp, payload) {
+                    return Some(&self.out);
                 }
             } else if claimed(port) {
                 return None;
             }
         }
         for i in 0..self.protocols.len() {
-            if self.protocols[i].spec().heuristic_udp && self.protocols[i].looks_like(payload) {
-                if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
-                    return Some(d);
-                }
+            if self.protocols[i].spec().heuristic_udp && self.protocols[i].looks_like(payload) && self.dissect(i, key, cx, Transport::Udp, payload) {
+                return Some(&self.out);
             }
         }
         None
@@ -230,12 +233,11 @@ impl Iot {
             if out.layers.is_empty() {
                 out.layers.push(proto.spec().filter_name);
             }
-            match self.dissect(owner, key, cx, Transport::Tcp, &pdu) {
-                Some(d) => {
-                    out.layers.extend(d.layers.into_iter().skip(1));
-                    out.fields.extend(d.fields);
-                }
-                None => out.layers.push("data"),
+            if self.dissect(owner, key, cx, Transport::Tcp, &pdu) {
+                out.layers.extend(self.out.layers.iter().skip(1));
+                out.fields.append(&mut self.out.fields);
+            } else {
+                out.layers.push("data");
             }
         }
         buffer.drain(..at);
@@ -274,28 +276,33 @@ impl Iot {
         Some(i)
     }
 
-    /// One PDU through protocol `i`; `None` when it says the bytes are not its.
-    fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
+    /// One PDU through protocol `i`, its layers and fields left in
+    /// `self.out`; `false` when it says the bytes are not its.
+    fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> bool {
         if transport == Transport::Udp && self.repeats[i] {
             let ends = (i, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
             if let Some(r) = self.last_datagram.get(&ends).filter(|r| r.at == self.dissections[i] && r.payload == data) {
-                return r.decoded.clone();
+                self.out.clone_from(&r.decoded);
+                return r.accepted;
             }
-            let decoded = self.dissect_now(i, key, cx, transport, data);
+            let accepted = self.dissect_now(i, key, cx, transport, data);
             let at = self.dissections[i];
-            let r = self.last_datagram.entry(ends).or_insert_with(|| Remembered { at, payload: Vec::new(), decoded: None });
+            let r = self.last_datagram.entry(ends).or_insert_with(|| Remembered { at, payload: Vec::new(), accepted, decoded: Decoded::default() });
             r.at = at;
             r.payload.clear();
             r.payload.extend_from_slice(data);
-            r.decoded.clone_from(&decoded);
-            return decoded;
+            r.accepted = accepted;
+            r.decoded.clone_from(&self.out);
+            return accepted;
         }
         self.dissect_now(i, key, cx, transport, data)
     }
 
     /// [`Iot::dissect`] without looking for a repeated datagram.
-    fn dissect_now(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
+    fn dissect_now(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> bool {
         self.dissections[i] += 1;
+        self.out.layers.clear();
+        self.out.fields.clear();
         let proto = self.protocols[i];
         let mut capture = std::mem::take(&mut self.capture[i]);
         let mut tree = std::mem::take(&mut self.tree);
@@ -308,16 +315,19 @@ impl Iot {
                 .unwrap_or(true)
         };
         self.capture[i] = capture;
-        let out = accepted.then(|| self.decoded(i, data, &mut tree));
+        if accepted {
+            let mut out = std::mem::take(&mut self.out);
+            self.decoded(i, data, &mut tree, &mut out);
+            self.out = out;
+        }
         self.tree = tree;
-        out
+        accepted
     }
 
     /// The layers and wanted field values of protocol `i`'s `tree` (its
-    /// string values are moved out).
-    fn decoded(&self, i: usize, data: &[u8], tree: &mut Tree) -> Decoded {
+    /// string values are moved out), into `out` (empty).
+    fn decoded(&self, i: usize, data: &[u8], tree: &mut Tree, out: &mut Decoded) {
         let spec = self.protocols[i].spec();
-        let mut out = Decoded { layers: Vec::with_capacity(2), fields: Vec::with_capacity(8) };
         out.layers.push(spec.filter_name);
         for item in &mut tree.items {
             match item {
@@ -341,7 +351,6 @@ impl Iot {
                 _ => {}
             }
         }
-        out
     }
 }
 

@@ -399,7 +399,7 @@ impl Pass<'_, '_> {
         let claimed = |p: u16| udp_layer(p).is_some();
         let cx = self.context(src, dst);
         if let Some(d) = self.iot.udp(&cx, payload, &claimed) {
-            self.iot_fields(layers, d);
+            iot_fields(&mut self.row, layers, d);
             return;
         }
         let ports = [src.1.min(dst.1), src.1.max(dst.1)];
@@ -430,7 +430,7 @@ impl Pass<'_, '_> {
         let claimed = |p: u16| tcp_layer(p).is_some();
         let cx = self.context(src, dst);
         if let Some(d) = self.iot.tcp(&cx, payload, &claimed) {
-            self.iot_fields(layers, d);
+            iot_fields(&mut self.row, layers, &d);
             return;
         }
         let ports = [src.1.min(dst.1), src.1.max(dst.1)];
@@ -526,12 +526,13 @@ impl Pass<'_, '_> {
             self.row.push(self.at.dns_cname, c);
         }
     }
+}
 
-    fn iot_fields(&mut self, layers: &mut Vec<&'static str>, d: super::iot::Decoded) {
-        layers.extend(d.layers);
-        for (i, value) in d.fields {
-            self.row.push_str(i, &value);
-        }
+/// The layers and fields the IoT dissectors found, into the stack and row.
+fn iot_fields(row: &mut Row, layers: &mut Vec<&'static str>, d: &super::iot::Decoded) {
+    layers.extend(&d.layers);
+    for (i, value) in &d.fields {
+        row.push_str(*i, value);
     }
 }
 

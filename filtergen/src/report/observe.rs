@@ -209,12 +209,16 @@ pub struct Flow {
     pub remote_macs: BTreeSet<String>,
     /// Sent to a broadcast or multicast address.
     pub broadcast: bool,
-    /// What the last packet's `frame.protocols` added (its layers are in
-    /// `layers`): the next packets of a flow mostly carry the same.
-    pub(crate) seen: Option<Seen>,
+    /// The last few `frame.protocols` texts of the flow and what they say
+    /// (their layers are in `layers`): the next packets of a flow mostly
+    /// carry one of them again (a TCP flow: with and without payload).
+    pub(crate) seen: Vec<Seen>,
     /// The last remote MAC, in `remote_macs` already.
     pub(crate) seen_mac: Option<[u8; 6]>,
 }
+
+/// How many `frame.protocols` texts a flow remembers.
+const SEEN: usize = 4;
 
 /// A `frame.protocols` text, and what it says: the application protocol
 /// (a range of the text) and which of our protocols its layers name.
@@ -278,7 +282,7 @@ impl Flow {
             *self.protocols.entry(k).or_default() += v;
         }
         self.layers.extend(other.layers);
-        self.seen = None;
+        self.seen.clear();
         self.names.extend(other.names);
         self.remote_macs.extend(other.remote_macs);
         self.broadcast |= other.broadcast;
@@ -527,15 +531,22 @@ impl Observations {
         flow.add(&p, dir, new_connection);
         flow.broadcast |= broadcast;
         let has_ip = p.ip[0].is_some();
-        if !flow.seen.as_ref().is_some_and(|s| s.protocols == p.protocols && s.has_ip == has_ip) {
-            for layer in layers(p.protocols) {
-                if !flow.layers.contains(layer) {
-                    flow.layers.insert(layer.to_string());
+        let at = match flow.seen.iter().position(|s| s.protocols == p.protocols && s.has_ip == has_ip) {
+            Some(at) => at,
+            None => {
+                for layer in layers(p.protocols) {
+                    if !flow.layers.contains(layer) {
+                        flow.layers.insert(layer.to_string());
+                    }
                 }
+                if flow.seen.len() == SEEN {
+                    flow.seen.remove(0);
+                }
+                flow.seen.push(Seen::new(p.protocols, has_ip));
+                flow.seen.len() - 1
             }
-            flow.seen = Some(Seen::new(p.protocols, has_ip));
-        }
-        let seen = flow.seen.as_ref().expect("set above");
+        };
+        let seen = &flow.seen[at];
         let named = seen.named;
         if let Some(app) = seen.app() {
             match flow.protocols.get_mut(app) {
@@ -614,8 +625,9 @@ impl Observations {
     /// `named`: which of our protocols the packet's layers name (bit i for
     /// the i-th of [`plugin::protocol_names`]).
     fn iot(&mut self, v: Row, remote: &Remote, p: &PacketView, theirs: usize, named: u64) {
-        for (field, values) in plugin::report_fields().iter().zip(v.iot()) {
-            for value in all(*values) {
+        for (field, values) in report_fields().iter().zip(v.iot()) {
+            let Some(values) = values else { continue };
+            for value in all(Some(values)) {
                 count(&mut self.iot, &mut self.scratch, field, |s| {
                     s.clear();
                     s.push_str(value);
@@ -676,6 +688,12 @@ impl Observations {
         }
         self.device_ips.extend(other.device_ips);
     }
+}
+
+/// [`plugin::report_fields`], listed once (not once a packet).
+fn report_fields() -> &'static [&'static str] {
+    static FIELDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| plugin::report_fields().to_vec())
 }
 
 /// Lower case, no trailing dot.
