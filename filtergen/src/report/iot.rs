@@ -19,13 +19,32 @@ use phonehome::{protocols, Dissector, Packet, PduLen, Slot, State, Transport, Tr
 const MAX_PENDING: usize = 1 << 20;
 
 /// What the dissectors made of one packet.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Decoded {
     /// Filter names of the protocols found (`tuya`), then `json` when a
     /// payload was handed to the JSON dissector.
     pub layers: Vec<&'static str>,
     /// (index in the wanted fields, value) in tree order.
     pub fields: Vec<(usize, String)>,
+}
+
+impl Clone for Decoded {
+    fn clone(&self) -> Decoded {
+        Decoded { layers: self.layers.clone(), fields: self.fields.clone() }
+    }
+
+    /// Keeps `self`'s allocations (the texts' too): a repeated datagram's
+    /// result is copied this way once a packet.
+    fn clone_from(&mut self, source: &Decoded) {
+        self.layers.clone_from(&source.layers);
+        self.fields.truncate(source.fields.len());
+        let kept = self.fields.len();
+        for ((at, text), (source_at, source_text)) in self.fields.iter_mut().zip(&source.fields) {
+            *at = *source_at;
+            text.clone_from(source_text);
+        }
+        self.fields.extend_from_slice(&source.fields[kept..]);
+    }
 }
 
 /// One conversation: transport and both (address, port) ends, in order.
