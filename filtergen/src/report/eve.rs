@@ -517,7 +517,7 @@ mod tests {
         assert!(q.cnames.contains("ot.lb.mi.com"));
         assert!(o.answered.contains_key(&"110.43.0.83".parse().unwrap()));
         let (key, flow) = o.flows.iter().next().unwrap();
-        assert_eq!((key.port, key.device_serves, key.transport.as_str()), (Some(8883), false, "tcp"));
+        assert_eq!((key.port, key.device_serves, &*key.transport), (Some(8883), false, "tcp"));
         assert_eq!((flow.packets, flow.bytes), ([10, 8], [1000, 800]));
         assert!(flow.names.contains("m2.tuyaeu.com") && flow.layers.contains("tls"));
         assert_eq!(o.hourly.values().sum::<u64>(), 18);
