@@ -103,8 +103,11 @@ pub struct Iot {
     dissections: Vec<u64>,
     /// The last datagram dissected between two ends (in this direction)
     /// by a protocol whose datagrams repeat, and what it gave.
-    last_datagram: FxHashMap<(usize, (IpAddr, u16), (IpAddr, u16)), Remembered>,
+    last_datagram: FxHashMap<DatagramKey, Remembered>,
 }
+
+/// A protocol (its index) and a datagram's source and destination ends.
+type DatagramKey = (usize, (IpAddr, u16), (IpAddr, u16));
 
 /// A datagram dissected, and when.
 struct Remembered {
@@ -416,6 +419,29 @@ fn field_text(kind: Kind, base: Base, value: &Value, bytes: &[u8]) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A broadcast repeated with no other Tuya dissection in between gives
+    /// what a dissection would, without one; another device's in between
+    /// makes the next a full dissection again.
+    #[test]
+    fn repeated_broadcasts_give_what_a_dissection_would() {
+        let devices = phonehome_samples::scenarios::demo_devices();
+        let wanted = crate::report::observe::fields();
+        let tuya = protocols().iter().position(|d| repeats(*d)).expect("tuya is one of the protocols");
+        let mut iot = Iot::new(&wanted);
+        let no_port_claimed = |_: u16| false;
+        // (device, Tuya dissections after it)
+        for (frame, (device, dissections)) in [(0, 1), (0, 1), (1, 2), (0, 3), (0, 3), (0, 3)].into_iter().enumerate() {
+            let d = &devices[device];
+            let (port, payload) = d.discovery_frame();
+            let cx = Context { frame: frame as u32 + 1, time: frame as f64 * 5.0, src: d.host.ip.into(), dst: std::net::Ipv4Addr::BROADCAST.into(), src_port: 49154, dst_port: port };
+            let got = iot.udp(&cx, &payload, &no_port_claimed).cloned().expect("a Tuya broadcast");
+            let fresh = Iot::new(&wanted).udp(&cx, &payload, &no_port_claimed).cloned().expect("a Tuya broadcast");
+            assert_eq!((&got.layers, &got.fields), (&fresh.layers, &fresh.fields), "frame {}", frame + 1);
+            assert!(got.fields.iter().any(|(_, v)| v == d.gw_id), "frame {}: {:?}", frame + 1, got.fields);
+            assert_eq!(iot.dissections[tuya], dissections, "frame {}", frame + 1);
+        }
+    }
 
     #[test]
     fn values_print_like_tshark() {

@@ -549,7 +549,6 @@ mod tests {
         text::json(&build(Inputs { profile, observations, captures: vec![], plugin: true, notes: vec![], offset: UtcOffset(0), geo: &Embedded, country_source: String::new() }))
     }
 
-    /// One read for two devices says what a read for each says.
     #[test]
     fn time_text_is_the_formatters() {
         for (s, n) in [(0, 0), (1, 5), (1_700_000_000, 123_456_789), (u64::MAX, 999_999_999), (42, 1_000)] {
@@ -559,6 +558,7 @@ mod tests {
         }
     }
 
+    /// One read for two devices says what a read for each says.
     #[test]
     fn observe_each_equals_observe_per_device() {
         let (a, b) = (Host::new([2, 0, 0, 0, 0, 0xa], [192, 0, 2, 10]), Host::new([2, 0, 0, 0, 0, 0xb], [192, 0, 2, 11]));

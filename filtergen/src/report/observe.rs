@@ -521,14 +521,14 @@ impl Observations {
             (None, Some(m)) => Remote::Mac(mac_text(m)),
             (None, None) => return,
         };
-        let (transport, port, device_serves, new_connection) = self.service(&p, mine, theirs);
+        let (transport, port, device_serves, new_connection) = self.service(p, mine, theirs);
         let broadcast = is_broadcast(p.ip[1], p.eth[1]);
         if !broadcast {
             *self.hourly.entry(hour).or_default() += 1;
         }
         let key = EndpointKey { remote: remote.clone(), transport, port, device_serves };
         let flow = self.flows.entry(key).or_default();
-        flow.add(&p, dir, new_connection);
+        flow.add(p, dir, new_connection);
         flow.broadcast |= broadcast;
         let has_ip = p.ip[0].is_some();
         let at = match flow.seen.iter().position(|s| s.protocols == p.protocols && s.has_ip == has_ip) {
@@ -571,11 +571,11 @@ impl Observations {
                 flow.names.insert(name);
             }
         }
-        self.dns(v, &p, dir);
+        self.dns(v, p, dir);
         if dir == Direction::ToDevice {
             self.dhcp_resolvers.extend(all(v.get(Field::DhcpDns)).filter_map(|a| a.parse::<IpAddr>().ok()));
         }
-        self.iot(v, &remote, &p, theirs, named);
+        self.iot(v, &remote, p, theirs, named);
     }
 
     /// Transport, service port, whether the device serves, and whether this
