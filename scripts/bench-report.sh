@@ -50,24 +50,28 @@ packets=$(for f in "$dir/set-$total_mb"/*.pcap; do capinfos -c -M "$f" | awk '/N
 size=$(du -sm "$dir/set-$total_mb" | cut -f1)
 echo "capture set: $files files, $packets packets, $size MiB"
 
-t() { /usr/bin/time -f "%e %M" -o "$dir/time" "$@" >"$dir/out" 2>"$dir/err" || true; cat "$dir/time"; }
+# Wall seconds, peak RSS (KiB), CPU seconds (user + system).
+t() {
+    /usr/bin/time -f "%e %M %U %S" -o "$dir/time" "$@" >"$dir/out" 2>"$dir/err" || true
+    awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$dir/time"
+}
 set=("$dir/set-$total_mb")
-read -r native native_mem < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 1)
+read -r native native_mem native_cpu < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 1)
 cp "$dir/out" "$dir/native.json"
-read -r native2 _ < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 2)
-read -r tshark _ < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 1 --engine tshark)
+read -r native2 _ native2_cpu < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 2)
+read -r tshark _ tshark_cpu < <(t "$bin" report "$profile" "${set[@]}" --format json --jobs 1 --engine tshark)
 cp "$dir/out" "$dir/tshark.json"
 rm -rf "$dir/run"
-read -r run _ < <(t "$bin" run "$profile" "${set[@]}" --mode device --out "$dir/run" --jobs 1)
-read -r _ mem40 < <(t "$bin" report "$profile" "$dir/one/capture40.pcap" --format json --jobs 1)
+read -r run _ run_cpu < <(t "$bin" run "$profile" "${set[@]}" --mode device --out "$dir/run" --jobs 1)
+read -r _ mem40 _ < <(t "$bin" report "$profile" "$dir/one/capture40.pcap" --format json --jobs 1)
 same=$(cmp -s "$dir/native.json" "$dir/tshark.json" && echo "identical" || echo "DIFFERENT")
-echo "filtergen report, native, --jobs 1:  ${native} s (peak RSS ${native_mem} KiB)"
-echo "filtergen report, native, --jobs 2:  ${native2} s"
-echo "filtergen report --engine tshark:    ${tshark} s"
-echo "filtergen run --mode device (native): ${run} s"
+echo "filtergen report, native, --jobs 1:  ${native} s wall, ${native_cpu} s CPU (peak RSS ${native_mem} KiB)"
+echo "filtergen report, native, --jobs 2:  ${native2} s wall, ${native2_cpu} s CPU"
+echo "filtergen report --engine tshark:    ${tshark} s wall, ${tshark_cpu} s CPU"
+echo "filtergen run --mode device (native): ${run} s wall, ${run_cpu} s CPU"
 echo "native report peak RSS on 40 MiB:    ${mem40} KiB; on ${size} MiB: ${native_mem} KiB"
 echo "JSON reports of both engines: $same"
-awk -v n="$native" -v n2="$native2" -v t="$tshark" -v r="$run" 'BEGIN {
-    printf "native report vs tshark report: %.0fx faster\n", t / n
-    printf "native report / native run time: %.2f\n", n / r
+awk -v n="$native" -v n2="$native2" -v t="$tshark" -v r="$run" -v nc="$native_cpu" -v tc="$tshark_cpu" -v rc="$run_cpu" 'BEGIN {
+    printf "native report vs tshark report: %.0fx faster in wall time, %.0fx in CPU\n", t / n, tc / nc
+    printf "native report / native run: %.2f in wall time, %.2f in CPU\n", n / r, nc / rc
     printf "native report --jobs 1 / --jobs 2: %.2fx\n", n / n2 }'

@@ -343,7 +343,7 @@ impl EveGathered {
             }
             _ => (None, false),
         };
-        Some((EndpointKey { remote: Remote::Ip(remote), transport, port, device_serves }, device_is_src))
+        Some((EndpointKey { remote: Remote::Ip(remote), transport: transport.into(), port, device_serves }, device_is_src))
     }
 
     fn flow(&mut self, device: &DeviceMatch, e: &Event) {
@@ -374,7 +374,7 @@ impl EveGathered {
         if !broadcast {
             spread_hourly(&mut o.hourly, start, end, total);
         }
-        let mut layers = vec![if remote.is_ipv4() { "ip".to_string() } else { "ipv6".to_string() }, key.transport.clone()];
+        let mut layers = vec![if remote.is_ipv4() { "ip".to_string() } else { "ipv6".to_string() }, key.transport.to_string()];
         let app = e.app_proto.as_deref().filter(|a| !matches!(*a, "failed" | "unknown"));
         if let Some(a) = app {
             layers.push(a.to_string());
@@ -517,7 +517,7 @@ mod tests {
         assert!(q.cnames.contains("ot.lb.mi.com"));
         assert!(o.answered.contains_key(&"110.43.0.83".parse().unwrap()));
         let (key, flow) = o.flows.iter().next().unwrap();
-        assert_eq!((key.port, key.device_serves, key.transport.as_str()), (Some(8883), false, "tcp"));
+        assert_eq!((key.port, key.device_serves, &*key.transport), (Some(8883), false, "tcp"));
         assert_eq!((flow.packets, flow.bytes), ([10, 8], [1000, 800]));
         assert!(flow.names.contains("m2.tuyaeu.com") && flow.layers.contains("tls"));
         assert_eq!(o.hourly.values().sum::<u64>(), 18);

@@ -5,8 +5,9 @@
 //! session keys), TCP PDUs delimited with each protocol's `pdu_len`.
 //! Field values come out as `tshark -T fields` prints them.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use phonehome::spec::{in_ranges, Base, Kind, PortRange};
 use phonehome::tree::{Enc, Item, Value, Wanted};
@@ -25,6 +26,25 @@ pub struct Decoded {
     pub layers: Vec<&'static str>,
     /// (index in the wanted fields, value) in tree order.
     pub fields: Vec<(usize, String)>,
+}
+
+impl Clone for Decoded {
+    fn clone(&self) -> Decoded {
+        Decoded { layers: self.layers.clone(), fields: self.fields.clone() }
+    }
+
+    /// Keeps `self`'s allocations (the texts' too): a repeated datagram's
+    /// result is copied this way once a packet.
+    fn clone_from(&mut self, source: &Decoded) {
+        self.layers.clone_from(&source.layers);
+        self.fields.truncate(source.fields.len());
+        let kept = self.fields.len();
+        for ((at, text), (source_at, source_text)) in self.fields.iter_mut().zip(&source.fields) {
+            *at = *source_at;
+            text.clone_from(source_text);
+        }
+        self.fields.extend_from_slice(&source.fields[kept..]);
+    }
 }
 
 /// One conversation: transport and both (address, port) ends, in order.
@@ -73,7 +93,40 @@ pub struct Iot {
     capture: Vec<Slot>,
     /// The tree of the last dissection, reused (and its allocations).
     tree: Tree,
-    conversations: HashMap<ConversationKey, Conversation>,
+    /// What the last dissection gave (its allocations reused).
+    out: Decoded,
+    /// (Hashed with Fx: a lookup a packet, on keys no one outside chooses.)
+    conversations: FxHashMap<ConversationKey, Conversation>,
+    /// Per protocol: whether its datagrams repeat (see [`repeats`]).
+    repeats: Vec<bool>,
+    /// Per protocol, the number of datagrams and PDUs it has dissected.
+    dissections: Vec<u64>,
+    /// The last datagram dissected between two ends (in this direction)
+    /// by a protocol whose datagrams repeat, and what it gave.
+    last_datagram: FxHashMap<DatagramKey, Remembered>,
+}
+
+/// A protocol (its index) and a datagram's source and destination ends.
+type DatagramKey = (usize, (IpAddr, u16), (IpAddr, u16));
+
+/// A datagram dissected, and when.
+struct Remembered {
+    /// The protocol's dissection count just after it.
+    at: u64,
+    payload: Vec<u8>,
+    /// Whether the protocol took it, and what it gave.
+    accepted: bool,
+    decoded: Decoded,
+}
+
+/// Whether a protocol's datagrams dissect to the same fields for the same
+/// bytes between the same ends, with state writes that only repeat what
+/// the first one wrote: Tuya's discovery broadcasts (decrypted with the
+/// public key, the announced id learnt for its address). Such a datagram,
+/// seen again with no other dissection of the protocol in between, is not
+/// dissected again: a device announces itself every few seconds.
+fn repeats(d: &dyn Dissector) -> bool {
+    d.spec().filter_name == phonehome::tuya::TUYA.spec().filter_name
 }
 
 impl Iot {
@@ -91,7 +144,11 @@ impl Iot {
             wanted,
             capture: protocols.iter().map(|_| Slot::default()).collect(),
             tree: Tree::new(),
-            conversations: HashMap::new(),
+            out: Decoded::default(),
+            conversations: FxHashMap::default(),
+            repeats: protocols.iter().map(|d| repeats(*d)).collect(),
+            dissections: vec![0; protocols.len()],
+            last_datagram: FxHashMap::default(),
         }
     }
 }
@@ -142,22 +199,20 @@ impl Iot {
 
     /// A UDP datagram: our port dissectors (lower port first), then, when no
     /// built-in dissector has either port, our heuristics.
-    pub fn udp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<Decoded> {
+    pub fn udp(&mut self, cx: &Context, payload: &[u8], claimed: Claimed) -> Option<&Decoded> {
         let key = ConversationKey::new(false, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
         for port in cx.ports() {
             if let Some(i) = (0..self.protocols.len()).find(|&i| in_ranges(self.udp_ports[i], port)) {
-                if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
-                    return Some(d);
+                if self.dissect(i, key, cx, Transport::Udp, payload) {
+                    return Some(&self.out);
                 }
             } else if claimed(port) {
                 return None;
             }
         }
         for i in 0..self.protocols.len() {
-            if self.protocols[i].spec().heuristic_udp && self.protocols[i].looks_like(payload) {
-                if let Some(d) = self.dissect(i, key, cx, Transport::Udp, payload) {
-                    return Some(d);
-                }
+            if self.protocols[i].spec().heuristic_udp && self.protocols[i].looks_like(payload) && self.dissect(i, key, cx, Transport::Udp, payload) {
+                return Some(&self.out);
             }
         }
         None
@@ -200,12 +255,11 @@ impl Iot {
             if out.layers.is_empty() {
                 out.layers.push(proto.spec().filter_name);
             }
-            match self.dissect(owner, key, cx, Transport::Tcp, &pdu) {
-                Some(d) => {
-                    out.layers.extend(d.layers.into_iter().skip(1));
-                    out.fields.extend(d.fields);
-                }
-                None => out.layers.push("data"),
+            if self.dissect(owner, key, cx, Transport::Tcp, &pdu) {
+                out.layers.extend(self.out.layers.iter().skip(1));
+                out.fields.append(&mut self.out.fields);
+            } else {
+                out.layers.push("data");
             }
         }
         buffer.drain(..at);
@@ -244,8 +298,33 @@ impl Iot {
         Some(i)
     }
 
-    /// One PDU through protocol `i`; `None` when it says the bytes are not its.
-    fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> Option<Decoded> {
+    /// One PDU through protocol `i`, its layers and fields left in
+    /// `self.out`; `false` when it says the bytes are not its.
+    fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> bool {
+        if transport == Transport::Udp && self.repeats[i] {
+            let ends = (i, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
+            if let Some(r) = self.last_datagram.get(&ends).filter(|r| r.at == self.dissections[i] && r.payload == data) {
+                self.out.clone_from(&r.decoded);
+                return r.accepted;
+            }
+            let accepted = self.dissect_now(i, key, cx, transport, data);
+            let at = self.dissections[i];
+            let r = self.last_datagram.entry(ends).or_insert_with(|| Remembered { at, payload: Vec::new(), accepted, decoded: Decoded::default() });
+            r.at = at;
+            r.payload.clear();
+            r.payload.extend_from_slice(data);
+            r.accepted = accepted;
+            r.decoded.clone_from(&self.out);
+            return accepted;
+        }
+        self.dissect_now(i, key, cx, transport, data)
+    }
+
+    /// [`Iot::dissect`] without looking for a repeated datagram.
+    fn dissect_now(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> bool {
+        self.dissections[i] += 1;
+        self.out.layers.clear();
+        self.out.fields.clear();
         let proto = self.protocols[i];
         let mut capture = std::mem::take(&mut self.capture[i]);
         let mut tree = std::mem::take(&mut self.tree);
@@ -258,16 +337,19 @@ impl Iot {
                 .unwrap_or(true)
         };
         self.capture[i] = capture;
-        let out = accepted.then(|| self.decoded(i, data, &mut tree));
+        if accepted {
+            let mut out = std::mem::take(&mut self.out);
+            self.decoded(i, data, &mut tree, &mut out);
+            self.out = out;
+        }
         self.tree = tree;
-        out
+        accepted
     }
 
     /// The layers and wanted field values of protocol `i`'s `tree` (its
-    /// string values are moved out).
-    fn decoded(&self, i: usize, data: &[u8], tree: &mut Tree) -> Decoded {
+    /// string values are moved out), into `out` (empty).
+    fn decoded(&self, i: usize, data: &[u8], tree: &mut Tree, out: &mut Decoded) {
         let spec = self.protocols[i].spec();
-        let mut out = Decoded { layers: Vec::with_capacity(2), fields: Vec::with_capacity(8) };
         out.layers.push(spec.filter_name);
         for item in &mut tree.items {
             match item {
@@ -291,7 +373,6 @@ impl Iot {
                 _ => {}
             }
         }
-        out
     }
 }
 
@@ -338,6 +419,29 @@ fn field_text(kind: Kind, base: Base, value: &Value, bytes: &[u8]) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A broadcast repeated with no other Tuya dissection in between gives
+    /// what a dissection would, without one; another device's in between
+    /// makes the next a full dissection again.
+    #[test]
+    fn repeated_broadcasts_give_what_a_dissection_would() {
+        let devices = phonehome_samples::scenarios::demo_devices();
+        let wanted = crate::report::observe::fields();
+        let tuya = protocols().iter().position(|d| repeats(*d)).expect("tuya is one of the protocols");
+        let mut iot = Iot::new(&wanted);
+        let no_port_claimed = |_: u16| false;
+        // (device, Tuya dissections after it)
+        for (frame, (device, dissections)) in [(0, 1), (0, 1), (1, 2), (0, 3), (0, 3), (0, 3)].into_iter().enumerate() {
+            let d = &devices[device];
+            let (port, payload) = d.discovery_frame();
+            let cx = Context { frame: frame as u32 + 1, time: frame as f64 * 5.0, src: d.host.ip.into(), dst: std::net::Ipv4Addr::BROADCAST.into(), src_port: 49154, dst_port: port };
+            let got = iot.udp(&cx, &payload, &no_port_claimed).cloned().expect("a Tuya broadcast");
+            let fresh = Iot::new(&wanted).udp(&cx, &payload, &no_port_claimed).cloned().expect("a Tuya broadcast");
+            assert_eq!((&got.layers, &got.fields), (&fresh.layers, &fresh.fields), "frame {}", frame + 1);
+            assert!(got.fields.iter().any(|(_, v)| v == d.gw_id), "frame {}: {:?}", frame + 1, got.fields);
+            assert_eq!(iot.dissections[tuya], dissections, "frame {}", frame + 1);
+        }
+    }
 
     #[test]
     fn values_print_like_tshark() {

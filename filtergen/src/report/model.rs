@@ -304,7 +304,7 @@ fn endpoints(profile: &Profile, o: &Observations, offset: UtcOffset, geo: &dyn G
     for (key, flow) in &o.flows {
         let named = names.get(&key.remote);
         let label = named.map_or_else(|| key.remote.to_string(), |(n, _)| n[0].clone());
-        let row = RowKey { label, transport: key.transport.clone(), port: key.port, device_serves: key.device_serves };
+        let row = RowKey { label, transport: key.transport.to_string(), port: key.port, device_serves: key.device_serves };
         let entry = groups.entry(row).or_default();
         entry.0.push(&key.remote);
         entry.1.push(flow);

@@ -5,7 +5,6 @@
 //! `tshark -T fields` pass would print for it (see `observe::fields`), so
 //! both engines feed the same observations.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -13,6 +12,7 @@ use std::sync::Arc;
 
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::DataLink;
+use rustc_hash::FxHashMap;
 
 use super::iot::{Context, Iot};
 use super::payload;
@@ -143,11 +143,14 @@ struct Pass<'a, 'h> {
     resolutions: Vec<u32>,
     frame: u32,
     iot: Iot,
-    tls: HashMap<StreamKey, TlsStream>,
+    /// (Hashed with Fx: a lookup a TLS segment, on keys no one outside chooses.)
+    tls: FxHashMap<StreamKey, TlsStream>,
     /// This packet's time, headers and `frame.protocols`.
     time: f64,
     headers: Headers,
     layers: String,
+    /// The layer list `layers` is written from (kept for its allocation).
+    layer_list: Vec<&'static str>,
 }
 
 /// The header fields of the packet being read.
@@ -201,10 +204,11 @@ fn pass(path: &Path, devices: &[&DeviceMatch], hook: Option<Hook>) -> Result<Out
         resolutions: Vec::new(),
         frame: 0,
         iot: Iot::new(names()),
-        tls: HashMap::new(),
+        tls: FxHashMap::default(),
         time: 0.0,
         headers: Headers::default(),
         layers: String::new(),
+        layer_list: Vec::with_capacity(8),
     };
     let mut foreign = None;
     let read = capture::read(path, Arc::new(AtomicU64::new(0)), |event| {
@@ -225,6 +229,33 @@ fn pass(path: &Path, devices: &[&DeviceMatch], hook: Option<Hook>) -> Result<Out
     let summary = read?;
     let problem = summary.problem.map(|p| format!("{}: damaged at byte {}: {}", path.display(), p.offset, p.reason));
     Ok(Outcome::Observed(pass.observations, problem))
+}
+
+/// `seconds.nanoseconds` (nine digits after the point) into `out`, as
+/// `format!("{seconds}.{nanos:09}")` writes it, without the formatter's
+/// cost (it showed, once a packet).
+fn time_text(seconds: u64, nanos: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = seconds;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut fraction = [b'0'; 9];
+    let mut n = nanos;
+    for d in fraction.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.clear();
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("digits"));
+    out.push('.');
+    out.push_str(std::str::from_utf8(&fraction).expect("digits"));
 }
 
 /// if_tsresol: 10^-n seconds (pcapng's default is microseconds); a
@@ -249,7 +280,7 @@ impl Pass<'_, '_> {
         // The time as tshark prints it (nine digits after the point), read
         // back as tshark's reader does, so both engines hold the same f64.
         let nanos = (timestamp % scale) * 10u64.pow(9 - digits);
-        self.row.set(self.at.time, format_args!("{}.{:09}", timestamp / scale, nanos));
+        time_text(timestamp / scale, nanos, &mut self.row.values[self.at.time]);
         self.time = self.row.values[self.at.time].parse().unwrap_or(0.0);
         let facts = headers::decode(linktype, data);
         self.headers = Headers::default();
@@ -286,7 +317,8 @@ impl Pass<'_, '_> {
     /// Fills the header fields and the payload fields of the row; writes
     /// `frame.protocols` into `out`.
     fn layers(&mut self, f: &Facts, data: &[u8], out: &mut String) {
-        let mut layers: Vec<&'static str> = Vec::with_capacity(8);
+        let mut layers = std::mem::take(&mut self.layer_list);
+        layers.clear();
         self.stack(f, data, &mut layers);
         for (i, l) in layers.iter().enumerate() {
             if i > 0 {
@@ -294,6 +326,7 @@ impl Pass<'_, '_> {
             }
             out.push_str(l);
         }
+        self.layer_list = layers;
     }
 
     fn stack(&mut self, f: &Facts, data: &[u8], layers: &mut Vec<&'static str>) {
@@ -366,7 +399,7 @@ impl Pass<'_, '_> {
         let claimed = |p: u16| udp_layer(p).is_some();
         let cx = self.context(src, dst);
         if let Some(d) = self.iot.udp(&cx, payload, &claimed) {
-            self.iot_fields(layers, d);
+            iot_fields(&mut self.row, layers, d);
             return;
         }
         let ports = [src.1.min(dst.1), src.1.max(dst.1)];
@@ -397,7 +430,7 @@ impl Pass<'_, '_> {
         let claimed = |p: u16| tcp_layer(p).is_some();
         let cx = self.context(src, dst);
         if let Some(d) = self.iot.tcp(&cx, payload, &claimed) {
-            self.iot_fields(layers, d);
+            iot_fields(&mut self.row, layers, &d);
             return;
         }
         let ports = [src.1.min(dst.1), src.1.max(dst.1)];
@@ -493,12 +526,13 @@ impl Pass<'_, '_> {
             self.row.push(self.at.dns_cname, c);
         }
     }
+}
 
-    fn iot_fields(&mut self, layers: &mut Vec<&'static str>, d: super::iot::Decoded) {
-        layers.extend(d.layers);
-        for (i, value) in d.fields {
-            self.row.push_str(i, &value);
-        }
+/// The layers and fields the IoT dissectors found, into the stack and row.
+fn iot_fields(row: &mut Row, layers: &mut Vec<&'static str>, d: &super::iot::Decoded) {
+    layers.extend(&d.layers);
+    for (i, value) in &d.fields {
+        row.push_str(*i, value);
     }
 }
 
@@ -513,6 +547,15 @@ mod tests {
 
     fn json(profile: &crate::profile::rules::Profile, observations: &Observations) -> String {
         text::json(&build(Inputs { profile, observations, captures: vec![], plugin: true, notes: vec![], offset: UtcOffset(0), geo: &Embedded, country_source: String::new() }))
+    }
+
+    #[test]
+    fn time_text_is_the_formatters() {
+        for (s, n) in [(0, 0), (1, 5), (1_700_000_000, 123_456_789), (u64::MAX, 999_999_999), (42, 1_000)] {
+            let mut out = String::from("old");
+            time_text(s, n, &mut out);
+            assert_eq!(out, format!("{s}.{n:09}"));
+        }
     }
 
     /// One read for two devices says what a read for each says.

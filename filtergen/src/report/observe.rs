@@ -5,6 +5,7 @@
 //! ids the plugin's IoT dissectors decode. Observations of several captures
 //! merge into one.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -167,7 +168,8 @@ impl std::fmt::Display for Remote {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EndpointKey {
     pub remote: Remote,
-    pub transport: String,
+    /// (Borrowed for `tcp` and `udp`: no text built a packet.)
+    pub transport: Cow<'static, str>,
     pub port: Option<u16>,
     /// The device is the server (a remote client connects to it).
     pub device_serves: bool,
@@ -207,6 +209,46 @@ pub struct Flow {
     pub remote_macs: BTreeSet<String>,
     /// Sent to a broadcast or multicast address.
     pub broadcast: bool,
+    /// The last few `frame.protocols` texts of the flow and what they say
+    /// (their layers are in `layers`): the next packets of a flow mostly
+    /// carry one of them again (a TCP flow: with and without payload).
+    pub(crate) seen: Vec<Seen>,
+    /// The last remote MAC, in `remote_macs` already.
+    pub(crate) seen_mac: Option<[u8; 6]>,
+}
+
+/// How many `frame.protocols` texts a flow remembers.
+const SEEN: usize = 4;
+
+/// A `frame.protocols` text, and what it says: the application protocol
+/// (a range of the text) and which of our protocols its layers name.
+#[derive(Clone, Debug)]
+pub(crate) struct Seen {
+    protocols: String,
+    has_ip: bool,
+    app: Option<std::ops::Range<usize>>,
+    named: u64,
+}
+
+impl Seen {
+    fn new(protocols: &str, has_ip: bool) -> Seen {
+        let app = app_protocol(protocols, has_ip).map(|a| {
+            let at = a.as_ptr() as usize - protocols.as_ptr() as usize;
+            at..at + a.len()
+        });
+        // One walk over the layers: which of our protocols they name.
+        let mut named = 0u64;
+        for layer in layers(protocols) {
+            if let Some(i) = plugin::protocol_names().position(|proto| proto == layer) {
+                named |= 1 << i;
+            }
+        }
+        Seen { protocols: protocols.to_string(), has_ip, app, named }
+    }
+
+    fn app(&self) -> Option<&str> {
+        self.app.clone().map(|r| &self.protocols[r])
+    }
 }
 
 impl Flow {
@@ -240,6 +282,7 @@ impl Flow {
             *self.protocols.entry(k).or_default() += v;
         }
         self.layers.extend(other.layers);
+        self.seen.clear();
         self.names.extend(other.names);
         self.remote_macs.extend(other.remote_macs);
         self.broadcast |= other.broadcast;
@@ -305,6 +348,8 @@ pub struct Observations {
     /// second half holds (written again only when it changes).
     remote_scratch: (String, String),
     remote_written: Option<(Remote, Option<u16>)>,
+    /// The last hour put in `covered_hours`.
+    last_hour: Option<i64>,
 }
 
 /// Adds 1 to `map[(a, b)]`, building the key in `scratch` (`b` writes its
@@ -453,7 +498,10 @@ impl Observations {
         self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
         self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
         let hour = (ts / 3600.0).floor() as i64;
-        self.covered_hours.insert(hour);
+        if self.last_hour != Some(hour) {
+            self.covered_hours.insert(hour);
+            self.last_hour = Some(hour);
+        }
         let dir = if device.is_device(p.eth[0], p.ip[0]) {
             Direction::FromDevice
         } else if device.is_device(p.eth[1], p.ip[1]) {
@@ -473,30 +521,48 @@ impl Observations {
             (None, Some(m)) => Remote::Mac(mac_text(m)),
             (None, None) => return,
         };
-        let (transport, port, device_serves, new_connection) = self.service(&p, mine, theirs);
+        let (transport, port, device_serves, new_connection) = self.service(p, mine, theirs);
         let broadcast = is_broadcast(p.ip[1], p.eth[1]);
         if !broadcast {
             *self.hourly.entry(hour).or_default() += 1;
         }
         let key = EndpointKey { remote: remote.clone(), transport, port, device_serves };
         let flow = self.flows.entry(key).or_default();
-        flow.add(&p, dir, new_connection);
+        flow.add(p, dir, new_connection);
         flow.broadcast |= broadcast;
-        if let Some(app) = app_protocol(p.protocols, p.ip[0].is_some()) {
-            if !flow.protocols.contains_key(app) {
-                flow.protocols.insert(app.to_string(), 0);
+        let has_ip = p.ip[0].is_some();
+        let at = match flow.seen.iter().position(|s| s.protocols == p.protocols && s.has_ip == has_ip) {
+            Some(at) => at,
+            None => {
+                for layer in layers(p.protocols) {
+                    if !flow.layers.contains(layer) {
+                        flow.layers.insert(layer.to_string());
+                    }
+                }
+                if flow.seen.len() == SEEN {
+                    flow.seen.remove(0);
+                }
+                flow.seen.push(Seen::new(p.protocols, has_ip));
+                flow.seen.len() - 1
             }
-            *flow.protocols.get_mut(app).expect("inserted") += 1;
-        }
-        for layer in layers(p.protocols) {
-            if !flow.layers.contains(layer) {
-                flow.layers.insert(layer.to_string());
+        };
+        let seen = &flow.seen[at];
+        let named = seen.named;
+        if let Some(app) = seen.app() {
+            match flow.protocols.get_mut(app) {
+                Some(n) => *n += 1,
+                None => {
+                    flow.protocols.insert(app.to_string(), 1);
+                }
             }
         }
-        if let Some(m) = p.eth[theirs] {
+        if let Some(m) = p.eth[theirs].filter(|m| flow.seen_mac != Some(*m)) {
             let text = MacText::new(m);
             if flow.remote_macs.len() < 8 && !flow.remote_macs.contains(text.as_str()) {
                 flow.remote_macs.insert(text.as_str().to_string());
+            }
+            if flow.remote_macs.contains(text.as_str()) {
+                flow.seen_mac = Some(m);
             }
         }
         for name in all(v.get(Field::Sni)).chain(all(v.get(Field::HttpHost))) {
@@ -505,16 +571,16 @@ impl Observations {
                 flow.names.insert(name);
             }
         }
-        self.dns(v, &p, dir);
+        self.dns(v, p, dir);
         if dir == Direction::ToDevice {
             self.dhcp_resolvers.extend(all(v.get(Field::DhcpDns)).filter_map(|a| a.parse::<IpAddr>().ok()));
         }
-        self.iot(v, &remote, &p, theirs);
+        self.iot(v, &remote, p, theirs, named);
     }
 
     /// Transport, service port, whether the device serves, and whether this
     /// packet opens a new connection.
-    fn service(&mut self, p: &PacketView, mine: usize, theirs: usize) -> (String, Option<u16>, bool, bool) {
+    fn service(&mut self, p: &PacketView, mine: usize, theirs: usize) -> (Cow<'static, str>, Option<u16>, bool, bool) {
         if let (Some(t), Some(remote_ip)) = (p.tcp, p.ip[theirs]) {
             let conn = (t[mine], remote_ip, t[theirs]);
             let device_serves = if p.syn_only {
@@ -525,15 +591,15 @@ impl Observations {
                 *self.tcp_servers.entry(conn).or_insert_with(|| !remote_serves(t[mine], t[theirs]))
             };
             let port = if device_serves { t[mine] } else { t[theirs] };
-            return ("tcp".into(), Some(port), device_serves, p.syn_only);
+            return (Cow::Borrowed("tcp"), Some(port), device_serves, p.syn_only);
         }
         if let Some(u) = p.udp {
             let device_serves = !remote_serves(u[mine], u[theirs]);
             let port = if device_serves { u[mine] } else { u[theirs] };
-            return ("udp".into(), Some(port), device_serves, false);
+            return (Cow::Borrowed("udp"), Some(port), device_serves, false);
         }
         let transport = app_protocol(p.protocols, p.ip[0].is_some()).unwrap_or("other").to_string();
-        (transport, None, false, false)
+        (Cow::Owned(transport), None, false, false)
     }
 
     fn dns(&mut self, v: Row, p: &PacketView, dir: Direction) {
@@ -556,20 +622,16 @@ impl Observations {
         }
     }
 
-    fn iot(&mut self, v: Row, remote: &Remote, p: &PacketView, theirs: usize) {
-        for (field, values) in plugin::report_fields().iter().zip(v.iot()) {
-            for value in all(*values) {
+    /// `named`: which of our protocols the packet's layers name (bit i for
+    /// the i-th of [`plugin::protocol_names`]).
+    fn iot(&mut self, v: Row, remote: &Remote, p: &PacketView, theirs: usize, named: u64) {
+        for (field, values) in report_fields().iter().zip(v.iot()) {
+            let Some(values) = values else { continue };
+            for value in all(Some(values)) {
                 count(&mut self.iot, &mut self.scratch, field, |s| {
                     s.clear();
                     s.push_str(value);
                 });
-            }
-        }
-        // One walk over the layers: which of our protocols they name.
-        let mut named = 0u64;
-        for layer in layers(p.protocols) {
-            if let Some(i) = plugin::protocol_names().position(|proto| proto == layer) {
-                named |= 1 << i;
             }
         }
         for (i, proto) in plugin::protocol_names().enumerate() {
@@ -626,6 +688,12 @@ impl Observations {
         }
         self.device_ips.extend(other.device_ips);
     }
+}
+
+/// [`plugin::report_fields`], listed once (not once a packet).
+fn report_fields() -> &'static [&'static str] {
+    static FIELDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| plugin::report_fields().to_vec())
 }
 
 /// Lower case, no trailing dot.

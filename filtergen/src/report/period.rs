@@ -43,12 +43,13 @@ impl Period {
 /// three events.
 pub fn estimate(times: &[f64]) -> Option<Period> {
     let mut sorted = times.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     let mut gaps: Vec<f64> = sorted.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0).collect();
     if gaps.len() < 2 {
         return None;
     }
-    gaps.sort_by(f64::total_cmp);
+    // (Unstable is enough: values equal under total_cmp are the same bits.)
+    gaps.sort_unstable_by(f64::total_cmp);
     let median = gaps[gaps.len() / 2];
     let tolerance = (0.1 * median).max(0.2f64.min(0.3 * median));
     let close: Vec<f64> = gaps.iter().copied().filter(|g| (g - median).abs() <= tolerance).collect();

@@ -257,7 +257,7 @@ mod tests {
     use crate::report::observe::{EndpointKey, Flow, Observations, Remote};
 
     fn flow(obs: &mut Observations, addr: &str, transport: &str, port: u16, bursts: &[f64]) {
-        let key = EndpointKey { remote: Remote::Ip(addr.parse().unwrap()), transport: transport.into(), port: Some(port), device_serves: false };
+        let key = EndpointKey { remote: Remote::Ip(addr.parse().unwrap()), transport: transport.to_string().into(), port: Some(port), device_serves: false };
         let flow = Flow { packets: [bursts.len() as u64, 0], bytes: [100, 0], first: bursts[0], last: *bursts.last().unwrap(), bursts: bursts.to_vec(), ..Flow::default() };
         obs.flows.insert(key, flow);
     }
