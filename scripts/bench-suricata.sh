@@ -44,10 +44,21 @@ fi
 echo "capture set: $(( $(stat -c %s "$set_file") >> 20 )) MiB, $(capinfos -c -M "$set_file" | awk '/Number of packets/ {print $NF}') packets"
 
 "$filtergen" suricata "$profile" -o "$work/rules" --resolve-from "$work"/hours/roborock-hour*.pcap >/dev/null 2>&1
+# The baselines the phonehome rules are measured against:
+# - no rules at all (Suricata then skips detection for every packet);
+# - the floor of any ruleset: two signatures that look at all TCP and all UDP
+#   traffic turn Suricata's per-packet detection on for every packet;
+# - Debian's stock rules, the event rules the package ships in
+#   /etc/suricata/rules (suricata-update puts them in every sensor's set).
 : > "$work/empty.rules"
-# A floor for any ruleset: one ordinary signature turns Suricata's per-packet
-# detection on, which no rules at all skips.
-echo 'alert tcp any any -> any 23 (msg:"baseline: telnet login as root"; flow:to_server,established; content:"root"; sid:1000001; rev:1;)' >"$work/one.rules"
+printf '%s\n' \
+    'alert tcp any any -> any any (msg:"floor: a content no packet has"; content:"phonehome-floor-0000"; sid:1000002; rev:1;)' \
+    'alert udp any any -> any any (msg:"floor: a content no packet has"; content:"phonehome-floor-0000"; sid:1000003; rev:1;)' \
+    >"$work/floor.rules"
+cat "$root"/etc/suricata/rules/*.rules >"$work/stock.rules"
+cp "$work/rules/phonehome.rules" "$work/phonehome.rules"
+cat "$work/floor.rules" "$work/rules/phonehome.rules" >"$work/floor+phonehome.rules"
+cat "$work/stock.rules" "$work/rules/phonehome.rules" >"$work/stock+phonehome.rules"
 # user+system CPU seconds and wall seconds of one command.
 measure() {
     /usr/bin/time -f "%U %S %e %M" -o "$work/.t" "$@" >/dev/null 2>"$work/.err" || { tail "$work/.err" >&2; exit 1; }
@@ -63,20 +74,23 @@ run_suricata() { # rules out
 }
 # Each three times, interleaved; the least CPU of each counts (the machine
 # may be shared: another process only ever adds time).
+sets=(empty phonehome floor floor+phonehome stock stock+phonehome)
 least() { sort -n | head -1; }
 rm -f "$work"/*.times
 for _ in 1 2 3; do
-    run_suricata empty.rules out-none >>"$work/none.times"
-    run_suricata one.rules out-one >>"$work/one.times"
-    run_suricata rules/phonehome.rules out-phonehome >>"$work/phonehome.times"
+    for r in "${sets[@]}"; do run_suricata "$r.rules" "out-$r" >>"$work/$r.times"; done
 done
-read -r s0 w0 m0 < <(least <"$work/none.times")
-read -r so wo mo < <(least <"$work/one.times")
-read -r s1 w1 m1 < <(least <"$work/phonehome.times")
+declare -A cpu wall mem
+for r in "${sets[@]}"; do read -r "cpu[$r]" "wall[$r]" "mem[$r]" < <(least <"$work/$r.times"); done
 rm -f "$work"/*.times
 alerts=$(grep -c '"event_type":"alert"' "$work/out-phonehome/eve.json" || true)
-echo "Suricata $(chroot "$root" suricata -V | grep -o '[0-9][0-9.]*' | head -1): no rules ${s0} s CPU (${w0} s wall, ${m0} MiB), phonehome rules ${s1} s CPU (${w1} s wall, ${m1} MiB): $(ratio "$s1" "$s0")x CPU, $(ratio "$w1" "$w0")x wall; $alerts alerts"
-echo "Suricata with one ordinary signature (detection on): ${so} s CPU (${wo} s wall, ${mo} MiB); phonehome rules take $(ratio "$s1" "$so")x its CPU"
+echo "Suricata $(chroot "$root" suricata -V | grep -o '[0-9][0-9.]*' | head -1), least CPU of 3 ($(grep -c '^alert' "$work/rules/phonehome.rules") phonehome signatures, $alerts alerts, $(grep -c '^alert' "$work/stock.rules") stock signatures):"
+without() { # baseline with
+    echo "  $1 ${cpu[$1]} s CPU (${wall[$1]} s wall, ${mem[$1]} MiB) -> with phonehome ${cpu[$2]} s CPU (${wall[$2]} s wall, ${mem[$2]} MiB): $(ratio "${cpu[$2]}" "${cpu[$1]}")x CPU, $(ratio "${wall[$2]}" "${wall[$1]}")x wall"
+}
+without empty phonehome
+without floor floor+phonehome
+without stock stock+phonehome
 
 [ "$only" = --suricata-only ] && exit 0
 eve_mb=$(( $(stat -c %s "$work/out-phonehome/eve.json") >> 20 ))
