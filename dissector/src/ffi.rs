@@ -188,14 +188,12 @@ unsafe impl Sync for Infos {}
 static INFOS: OnceLock<Infos> = OnceLock::new();
 
 /// A C string for `s`; NUL bytes (never valid in our texts) become "\0".
-/// One allocation of the final size and one copy when there is no NUL.
+/// One allocation of the final size, one copy and one scan for NUL when
+/// there is none.
 fn cstring(s: &str) -> CString {
-    if s.as_bytes().contains(&0) {
-        return CString::new(s.replace('\0', "\\0")).expect("no NUL left");
-    }
     let mut bytes = Vec::with_capacity(s.len() + 1);
     bytes.extend_from_slice(s.as_bytes());
-    CString::new(bytes).expect("checked for NUL above")
+    CString::new(bytes).unwrap_or_else(|_| CString::new(s.replace('\0', "\\0")).expect("no NUL left"))
 }
 
 fn leak_str(s: &str) -> *const c_char {
@@ -706,5 +704,17 @@ pub unsafe extern "C" fn ph_pref_set(proto: usize, index: usize, value: *const c
 pub unsafe extern "C" fn ph_string_free(s: *mut c_char) {
     if !s.is_null() {
         drop(CString::from_raw(s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cstring;
+
+    #[test]
+    fn c_strings_keep_text_and_spell_out_nul() {
+        assert_eq!(cstring("gwId 3.3").to_bytes(), b"gwId 3.3");
+        assert_eq!(cstring("").to_bytes(), b"");
+        assert_eq!(cstring("a\0b\0").to_bytes(), b"a\\0b\\0");
     }
 }
