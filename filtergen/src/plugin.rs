@@ -21,9 +21,10 @@ fn abbrev(table: &'static [FieldSpec], field: impl Into<u32>) -> &'static str {
 }
 
 /// The plugin fields a report reads: the ids and kinds of message the IoT
-/// dissectors decode.
-pub(crate) fn report_fields() -> [&'static str; 12] {
-    [
+/// dissectors decode. (Listed once: the report walks them a packet.)
+pub(crate) fn report_fields() -> &'static [&'static str; 12] {
+    static FIELDS: std::sync::OnceLock<[&str; 12]> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| [
         abbrev(tuya::FIELDS, tuya::Field::GwId),
         abbrev(tuya::FIELDS, tuya::Field::DevId),
         abbrev(tuya::FIELDS, tuya::Field::ProductKey),
@@ -37,7 +38,7 @@ pub(crate) fn report_fields() -> [&'static str; 12] {
         abbrev(iotc::FIELDS, iotc::Field::Opcode),
         abbrev(pppp::FIELDS, pppp::Field::Uid),
         abbrev(pppp::FIELDS, pppp::Field::Type),
-    ]
+    ])
 }
 
 /// The field of a miIO token given away in a hello reply.

@@ -106,7 +106,7 @@ impl Field {
 /// Every field of the pass, in row order: [`Field`]s, then the plugin's IoT
 /// fields (those this tshark lacks are skipped).
 pub fn fields() -> Vec<&'static str> {
-    Field::ALL.iter().map(|f| f.name()).chain(plugin::report_fields()).collect()
+    Field::ALL.iter().map(|f| f.name()).chain(plugin::report_fields().iter().copied()).collect()
 }
 
 /// One packet's values, in [`fields`] order.
@@ -625,9 +625,8 @@ impl Observations {
     /// `named`: which of our protocols the packet's layers name (bit i for
     /// the i-th of [`plugin::protocol_names`]).
     fn iot(&mut self, v: Row, remote: &Remote, p: &PacketView, theirs: usize, named: u64) {
-        for (field, values) in report_fields().iter().zip(v.iot()) {
-            let Some(values) = values else { continue };
-            for value in all(Some(values)) {
+        for (field, values) in plugin::report_fields().iter().zip(v.iot()) {
+            for value in all(*values) {
                 count(&mut self.iot, &mut self.scratch, field, |s| {
                     s.clear();
                     s.push_str(value);
@@ -688,12 +687,6 @@ impl Observations {
         }
         self.device_ips.extend(other.device_ips);
     }
-}
-
-/// [`plugin::report_fields`], listed once (not once a packet).
-fn report_fields() -> &'static [&'static str] {
-    static FIELDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    FIELDS.get_or_init(|| plugin::report_fields().to_vec())
 }
 
 /// Lower case, no trailing dot.
