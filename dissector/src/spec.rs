@@ -146,6 +146,11 @@ pub struct ProtocolSpec {
     pub heuristic_tcp: bool,
     /// Bytes needed before [`crate::Dissector::pdu_len`] can tell a TCP PDU's length.
     pub tcp_header_len: u32,
+    /// A datagram identical to the last one the protocol dissected between
+    /// the same two ends, with no other dissection of the protocol in
+    /// between, gives the same tree and writes nothing new to the state: a
+    /// caller may reuse the first result (`filtergen report` does).
+    pub datagrams_repeat_alike: bool,
     pub table: Option<&'static TableSpec>,
     pub prefs: &'static [PrefSpec],
 }

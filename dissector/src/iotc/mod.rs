@@ -47,6 +47,7 @@ static SPEC: ProtocolSpec = ProtocolSpec {
     heuristic_udp: true,
     heuristic_tcp: false,
     tcp_header_len: 0,
+    datagrams_repeat_alike: false,
     table: None,
     prefs: &[],
 };

@@ -80,6 +80,7 @@ static SPEC: ProtocolSpec = ProtocolSpec {
     heuristic_udp: true,
     heuristic_tcp: true,
     tcp_header_len: frame::LENGTH_END as u32,
+    datagrams_repeat_alike: false,
     table: Some(&TOKENS),
     prefs: &[],
 };

@@ -95,6 +95,9 @@ static SPEC: ProtocolSpec = ProtocolSpec {
     heuristic_udp: true,
     heuristic_tcp: true,
     tcp_header_len: frame::HEADER_6699 as u32,
+    // Discovery broadcasts: decrypted with the public key, they teach the
+    // id the device already announced for its address.
+    datagrams_repeat_alike: true,
     table: Some(&KEYS),
     prefs: &[],
 };

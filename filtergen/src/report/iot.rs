@@ -97,12 +97,10 @@ pub struct Iot {
     out: Decoded,
     /// (Hashed with Fx: a lookup a packet, on keys no one outside chooses.)
     conversations: FxHashMap<ConversationKey, Conversation>,
-    /// Per protocol: whether its datagrams repeat (see [`repeats`]).
-    repeats: Vec<bool>,
     /// Per protocol, the number of datagrams and PDUs it has dissected.
     dissections: Vec<u64>,
     /// The last datagram dissected between two ends (in this direction)
-    /// by a protocol whose datagrams repeat, and what it gave.
+    /// by a protocol whose datagrams repeat alike (its spec says), and what it gave.
     last_datagram: FxHashMap<DatagramKey, Remembered>,
 }
 
@@ -117,16 +115,6 @@ struct Remembered {
     /// Whether the protocol took it, and what it gave.
     accepted: bool,
     decoded: Decoded,
-}
-
-/// Whether a protocol's datagrams dissect to the same fields for the same
-/// bytes between the same ends, with state writes that only repeat what
-/// the first one wrote: Tuya's discovery broadcasts (decrypted with the
-/// public key, the announced id learnt for its address). Such a datagram,
-/// seen again with no other dissection of the protocol in between, is not
-/// dissected again: a device announces itself every few seconds.
-fn repeats(d: &dyn Dissector) -> bool {
-    d.spec().filter_name == phonehome::tuya::TUYA.spec().filter_name
 }
 
 impl Iot {
@@ -146,7 +134,6 @@ impl Iot {
             tree: Tree::new(),
             out: Decoded::default(),
             conversations: FxHashMap::default(),
-            repeats: protocols.iter().map(|d| repeats(*d)).collect(),
             dissections: vec![0; protocols.len()],
             last_datagram: FxHashMap::default(),
         }
@@ -301,7 +288,9 @@ impl Iot {
     /// One PDU through protocol `i`, its layers and fields left in
     /// `self.out`; `false` when it says the bytes are not its.
     fn dissect(&mut self, i: usize, key: ConversationKey, cx: &Context, transport: Transport, data: &[u8]) -> bool {
-        if transport == Transport::Udp && self.repeats[i] {
+        // A device announces itself every few seconds: the same datagram,
+        // from a protocol whose datagrams repeat alike, is not dissected again.
+        if transport == Transport::Udp && self.protocols[i].spec().datagrams_repeat_alike {
             let ends = (i, (cx.src, cx.src_port), (cx.dst, cx.dst_port));
             if let Some(r) = self.last_datagram.get(&ends).filter(|r| r.at == self.dissections[i] && r.payload == data) {
                 self.out.clone_from(&r.decoded);
@@ -427,7 +416,7 @@ mod tests {
     fn repeated_broadcasts_give_what_a_dissection_would() {
         let devices = phonehome_samples::scenarios::demo_devices();
         let wanted = crate::report::observe::fields();
-        let tuya = protocols().iter().position(|d| repeats(*d)).expect("tuya is one of the protocols");
+        let tuya = protocols().iter().position(|d| d.spec().datagrams_repeat_alike).expect("tuya is one of the protocols");
         let mut iot = Iot::new(&wanted);
         let no_port_claimed = |_: u16| false;
         // (device, Tuya dissections after it)
