@@ -378,7 +378,6 @@ fn truncated_corrupted_and_random_frames_never_panic() {
     }
 }
 
-
 /// A caller that wants a few fields gets exactly those items of the full
 /// tree (same values, spans and order), the same data sources and
 /// hand-offs, and no text.
